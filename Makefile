@@ -1,0 +1,47 @@
+# `make demo` provisions the local sandbox; `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+AIDEVOPS := $(BIN)/aidevops
+INVENTORY ?= inventories/sandbox
+
+.PHONY: setup demo test test-unit test-integration test-molecule lint docs sandbox-down clean
+
+$(BIN)/aidevops: pyproject.toml
+	bash scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/aidevops
+
+demo: setup
+	$(AIDEVOPS) sandbox up --inventory $(INVENTORY)
+	$(AIDEVOPS) run --inventory $(INVENTORY) --only base_server
+
+test: setup test-unit test-integration test-molecule
+
+test-unit: setup
+	$(BIN)/pytest -q tests/unit
+
+test-integration: setup
+	$(AIDEVOPS) sandbox image
+	$(BIN)/pytest -q tests/integration
+
+test-molecule: setup
+	$(AIDEVOPS) sandbox image
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s base_server
+
+lint: setup
+	$(BIN)/ruff check orchestrator tests
+
+docs: setup
+	$(BIN)/python -m orchestrator.roledocs roles/*
+
+sandbox-down: setup
+	$(AIDEVOPS) sandbox down --inventory $(INVENTORY)
+
+clean:
+	rm -rf $(VENV) *.egg-info

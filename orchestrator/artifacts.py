@@ -1,0 +1,42 @@
+"""Reading ansible-runner's artifacts of a recorded run (job_events/*.json per phase)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from orchestrator.redact import Redactor
+
+FAILED_EVENTS = {"runner_on_failed", "runner_on_unreachable", "runner_item_on_failed"}
+
+
+def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
+    folder = Path(artifact_dir) / "job_events"
+    if not folder.is_dir():
+        return []
+    events = []
+    for f in folder.glob("*.json"):
+        try:
+            events.append(json.loads(f.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue  # a file being written at the moment of a crash; the rest still tells the story
+    return sorted(events, key=lambda e: e.get("counter", 0))
+
+
+def read_events(phases: Iterable[dict[str, Any]], *, failed: bool = False, host: str | None = None,
+                phase: str | None = None, redactor: Redactor | None = None) -> list[dict[str, Any]]:
+    """Events of a run's phases in order, each tagged with its phase; filtered as asked."""
+    redactor = redactor or Redactor()
+    out = []
+    for p in phases:
+        if phase and p["phase"] != phase or not p.get("artifact_dir"):
+            continue
+        for ev in job_events(Path(p["artifact_dir"])):
+            data = ev.get("event_data") or {}
+            if failed and (ev.get("event") not in FAILED_EVENTS or data.get("ignore_errors")):
+                continue
+            if host and data.get("host") != host:
+                continue
+            out.append(redactor.data({"phase": p["phase"], **ev}))
+    return out

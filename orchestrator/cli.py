@@ -1,0 +1,247 @@
+"""The `aidevops` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator import errors
+from orchestrator.errors import AidevopsError, BadInput
+
+DEFAULT_INVENTORY = "inventories/sandbox"
+
+
+def resolve_inventory(value: str | None) -> Path:
+    """A path, or a name under inventories/ (so `--inventory prod` works from the project root)."""
+    value = value or os.environ.get("AIDEVOPS_INVENTORY") or DEFAULT_INVENTORY
+    path = Path(value)
+    if not path.exists() and not path.is_absolute() and Path("inventories", value).exists():
+        path = Path("inventories", value)
+    return path
+
+
+inventory_option = click.option(
+    "--inventory", "-i", "inventory", metavar="PATH",
+    help=f"Inventory folder or name under inventories/ (default: $AIDEVOPS_INVENTORY or {DEFAULT_INVENTORY}).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aidevops")
+def cli() -> None:
+    """Provision hardened n8n + Supabase servers with Ansible, planned and recorded by aidevops."""
+
+
+# -- plan and run ---------------------------------------------------------------------------------
+
+def _load(inventory: str | None, strategy: str | None, only: str | None):
+    from orchestrator.plan import build_plan
+    from orchestrator.request import load_request
+
+    request = load_request(resolve_inventory(inventory))
+    only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
+    return request, build_plan(request, strategy, only_list)
+
+
+strategy_option = click.option(
+    "--strategy", type=click.Choice(["sequential", "parallel", "hybrid", "adaptive"]),
+    help="How phases are scheduled (default: the request's options.strategy, else hybrid).",
+)
+only_option = click.option("--only", metavar="PHASE[,PHASE]", help="Run only these phases (others are taken as done).")
+
+
+@cli.command()
+@inventory_option
+@strategy_option
+@only_option
+def plan(inventory, strategy, only):
+    """Print the plan for an inventory without running anything."""
+    from orchestrator.render import print_plan
+
+    request, the_plan = _load(inventory, strategy, only)
+    print_plan(request, the_plan)
+
+
+@cli.command()
+@inventory_option
+@strategy_option
+@only_option
+@click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
+def run(inventory, strategy, only, plain):
+    """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
+    from orchestrator.deploy import Deployment
+    from orchestrator.render import print_outcome, print_plan
+
+    request, the_plan = _load(inventory, strategy, only)
+    print_plan(request, the_plan)
+    deployment = Deployment(request, the_plan, live=False if plain else None)
+    outcome = deployment.run()
+    print_outcome(outcome, request, the_plan)
+    sys.exit(outcome.exit_code)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+@cli.group()
+def runs() -> None:
+    """Review recorded runs and their ansible-runner artifacts."""
+
+
+def _store(inventory):
+    from orchestrator.deploy import store_for
+    from orchestrator.request import inventory_dir
+
+    inv = inventory_dir(resolve_inventory(inventory))
+    db = inv / ".aidevops" / "aidevops.db"
+    if not db.exists():
+        raise BadInput("no runs recorded for this inventory yet", where=str(inv), hint="run `aidevops run` first")
+    return store_for(inv)
+
+
+@runs.command("list")
+@inventory_option
+@click.option("--limit", default=20, show_default=True)
+def runs_list(inventory, limit):
+    """List recent runs, newest first."""
+    from orchestrator.render import print_runs
+
+    print_runs(_store(inventory).runs(limit))
+
+
+@runs.command("show")
+@click.argument("run_id", required=False)
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs_show(run_id, inventory, as_json):
+    """Show one run (default: the latest): phases, hosts, failed tasks, timings."""
+    from orchestrator.render import print_run
+
+    store = _store(inventory)
+    run_id = run_id or store.latest_run_id()
+    record = store.run(run_id)
+    phases, stats, failures = store.phases(record.id), store.host_stats(record.id), store.failures(record.id)
+    if as_json:
+        click.echo(json.dumps({"run": record.__dict__, "phases": phases, "host_stats": stats,
+                               "failures": failures}, indent=2, default=str))
+    else:
+        print_run(record, phases, stats, failures)
+
+
+@runs.command("events")
+@click.argument("run_id", required=False)
+@inventory_option
+@click.option("--failed", is_flag=True, help="Only failed and unreachable results.")
+@click.option("--host", help="Only events of this host.")
+@click.option("--phase", help="Only events of this phase.")
+@click.option("--json", "as_json", is_flag=True, help="One ansible-runner event per line, as JSON.")
+def runs_events(run_id, inventory, failed, host, phase, as_json):
+    """Read a run's ansible-runner job_events (default: the latest run)."""
+    from orchestrator.artifacts import read_events
+    from orchestrator.render import print_events
+
+    store = _store(inventory)
+    record = store.run(run_id or store.latest_run_id())
+    events = read_events(store.phases(record.id), failed=failed, host=host, phase=phase)
+    if as_json:
+        for raw in events:
+            click.echo(json.dumps(raw, default=str))
+    else:
+        print_events(events)
+
+
+# -- sandbox --------------------------------------------------------------------------------------
+
+@cli.group()
+def sandbox() -> None:
+    """Local test hosts: systemd containers reached over SSH on 127.0.0.1."""
+
+
+sandbox_inventory = click.option(
+    "--inventory", "-i", "inventory", default=DEFAULT_INVENTORY, show_default=True,
+    help="Inventory folder the sandbox writes hosts.yml into.",
+)
+prefix_option = click.option("--prefix", default="aidevops-sandbox", show_default=True,
+                             help="Name prefix of the containers, network and volumes.")
+
+
+@sandbox.command("up")
+@click.option("--hosts", default=1, show_default=True, help="Number of hosts.")
+@click.option("--os", "os_name", default="debian13", show_default=True,
+              type=click.Choice(["debian13", "debian12"]), help="Operating system of the hosts.")
+@sandbox_inventory
+@prefix_option
+def sandbox_up(hosts, os_name, inventory, prefix):
+    """Start (or keep) the sandbox hosts and write their inventory."""
+    from orchestrator.render import print_sandbox
+    from orchestrator.sandbox import Sandbox
+
+    box = Sandbox(Path(inventory), prefix=prefix)
+    print_sandbox(box.up(hosts=hosts, os_name=os_name, log=lambda m: click.echo(m, err=True)), box)
+
+
+@sandbox.command("image")
+@click.option("--os", "os_name", default="debian13", show_default=True,
+              type=click.Choice(["debian13", "debian12"]), help="Operating system of the image.")
+def sandbox_image(os_name):
+    """Build the sandbox base image if it is missing (Molecule uses it too) and print its name."""
+    from orchestrator.sandbox import docker as d
+    from orchestrator.sandbox.image import ensure_image
+
+    d.ensure_engine(Path(DEFAULT_INVENTORY) / ".aidevops" / "dockerd.log")
+    click.echo(ensure_image(os_name, log=lambda m: click.echo(m, err=True)))
+
+
+@sandbox.command("status")
+@sandbox_inventory
+@prefix_option
+def sandbox_status(inventory, prefix):
+    """Show the sandbox hosts and their published ports."""
+    from orchestrator.render import print_sandbox
+    from orchestrator.sandbox import Sandbox
+
+    box = Sandbox(Path(inventory), prefix=prefix)
+    print_sandbox(box.status(), box)
+
+
+@sandbox.command("down")
+@sandbox_inventory
+@prefix_option
+def sandbox_down(inventory, prefix):
+    """Remove the sandbox hosts, their volumes, network, key and inventory."""
+    from orchestrator.sandbox import Sandbox
+
+    Sandbox(Path(inventory), prefix=prefix).down(log=lambda m: click.echo(m, err=True))
+    click.echo("sandbox removed")
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("cancelled", err=True)
+        sys.exit(errors.EXIT_CANCELLED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(errors.EXIT_BAD_INPUT)
+    except AidevopsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("cancelled", err=True)
+        sys.exit(errors.EXIT_CANCELLED)
+
+
+if __name__ == "__main__":
+    main()

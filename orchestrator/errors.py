@@ -1,0 +1,40 @@
+"""Errors the CLI turns into one clear line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+# Exit codes, as in DESIGN.md.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_DEGRADED = 3
+EXIT_CANCELLED = 130
+
+
+class AidevopsError(Exception):
+    """An error meant for the user: what went wrong, where, and what to do."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class BadInput(AidevopsError):
+    """The user's input (inventory, request, flags) is invalid; nothing was run."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class EnvironmentProblem(AidevopsError):
+    """Something the tool needs on this machine is missing (Docker, ssh-keygen, ansible-playbook)."""
+
+    exit_code = EXIT_FAILED

@@ -1,0 +1,110 @@
+"""Live progress: a rich table in a terminal, plain lines otherwise (CI logs, pipes)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from orchestrator.events import Kind, TaskEvent
+from orchestrator.plan import Plan
+from orchestrator.scheduler import PhaseResult
+
+_STYLE = {
+    "pending": "dim", "running": "bold cyan", "succeeded": "green", "failed": "bold red", "skipped": "yellow",
+    "not_available": "dim yellow", "not_selected": "dim", "cancelled": "magenta",
+}
+
+
+@dataclass
+class _PhaseView:
+    status: str = "pending"
+    task: str = ""
+    reason: str = ""
+    started: float | None = None
+    duration: float | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"ok": 0, "changed": 0, "failed": 0, "skipped": 0})
+
+
+class Progress:
+    """Receives phase starts/results and task events; draws them live or prints them as lines."""
+
+    def __init__(self, plan: Plan, stream: TextIO | None = None, live: bool | None = None):
+        self.stream = stream or sys.stdout
+        self.live_mode = self.stream.isatty() if live is None else live
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=not self.live_mode)
+        self.views = {p.id: _PhaseView() for p in plan.phases}
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+
+    def __enter__(self) -> "Progress":
+        if self.live_mode:
+            self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live:
+            self._live.update(self._table())
+            self._live.__exit__(*exc)
+
+    def _line(self, text: str) -> None:
+        if not self.live_mode:
+            self.console.print(text, markup=False)
+
+    def phase_started(self, phase_id: str) -> None:
+        with self._lock:
+            v = self.views[phase_id]
+            v.status, v.started = "running", time.monotonic()
+        self._line(f"[{phase_id}] started")
+        self._refresh()
+
+    def phase_finished(self, result: PhaseResult) -> None:
+        with self._lock:
+            v = self.views[result.phase]
+            v.status, v.reason, v.duration, v.task = result.status, result.reason, result.duration, ""
+        took = f" in {result.duration:.1f}s" if result.duration is not None else ""
+        why = f": {result.reason}" if result.reason else ""
+        self._line(f"[{result.phase}] {result.status.replace('_', ' ')}{took}{why}")
+        self._refresh()
+
+    def task_event(self, ev: TaskEvent) -> None:
+        with self._lock:
+            v = self.views.get(ev.phase)
+            if v is None:
+                return
+            if ev.kind is Kind.TASK_START:
+                v.task = ev.task or ""
+            elif ev.kind in (Kind.OK, Kind.CHANGED, Kind.SKIPPED):
+                v.counts[ev.kind.value] += 1
+            elif ev.is_failure:
+                v.counts["failed"] += 1
+        if ev.kind in (Kind.CHANGED, Kind.FAILED, Kind.UNREACHABLE) and not ev.ignored:
+            detail = f" - {ev.message}" if ev.message else ""
+            self._line(f"[{ev.phase}] {ev.host}: {ev.kind.value}: {ev.task}{detail}")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._live:
+            self._live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for col in ("phase", "status", "ok", "changed", "failed", "time", "task / reason"):
+            table.add_column(col)
+        with self._lock:
+            for pid, v in self.views.items():
+                took = v.duration if v.duration is not None else (
+                    time.monotonic() - v.started if v.started else None)
+                table.add_row(
+                    pid, f"[{_STYLE[v.status]}]{v.status.replace('_', ' ')}[/]", str(v.counts["ok"]),
+                    str(v.counts["changed"]), str(v.counts["failed"]), f"{took:.0f}s" if took else "",
+                    v.task if v.status == "running" else v.reason,
+                )
+        return table

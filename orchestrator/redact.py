@@ -1,0 +1,48 @@
+"""One place that knows the run's secret values and masks them in anything logged, stored or sent out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "********"
+
+# Common shapes of secrets, masked even when the run does not know the value.
+_PATTERNS = [
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+    re.compile(r"\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9]{20,})"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWTs
+    re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
+]
+
+
+class Redactor:
+    def __init__(self, secrets: list[str] | None = None):
+        self._secrets: set[str] = set()
+        for s in secrets or []:
+            self.add(s)
+
+    def add(self, value: Any) -> None:
+        # Short values would mask ordinary words; they are not worth a secret's name anyway.
+        if isinstance(value, str) and len(value) >= 6:
+            self._secrets.add(value)
+
+    def text(self, value: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            value = value.replace(secret, MASK)
+        for pattern in _PATTERNS:
+            if pattern.groups == 2:
+                value = pattern.sub(lambda m: m.group(1) + MASK, value)
+            else:
+                value = pattern.sub(MASK, value)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """Redact every string inside nested dicts and lists."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.data(v) for v in value]
+        return value

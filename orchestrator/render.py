@@ -1,0 +1,124 @@
+"""What the CLI prints: plans, run outcomes, recorded runs, events, sandbox hosts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator.events import failure_message
+
+# Wide enough for plan tables in CI logs, where rich would assume 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+_STYLE = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "not_available": "dim yellow",
+          "not_selected": "dim", "cancelled": "magenta", "running": "cyan", "degraded": "yellow",
+          "interrupted": "magenta"}
+
+
+def _status(status: str) -> str:
+    return f"[{_STYLE.get(status, '')}]{status.replace('_', ' ')}[/]"
+
+
+def print_plan(request, plan) -> None:
+    console.print(f"[bold]Plan[/] for {request.domain} on {', '.join(h.name for h in request.hosts)} "
+                  f"({request.inventory})")
+    console.print(f"strategy: {plan.strategy_reason}; up to {plan.concurrency()} phase(s) at once")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("#", "phase", "agent", "after", "state"):
+        table.add_column(col)
+    for n, wave in enumerate(plan.waves(), 1):
+        for pid in wave:
+            p = plan.phase(pid)
+            if not p.selected:
+                state = "[dim]left out by --only[/]"
+            elif p.available:
+                state = f"[green]ready[/] (playbooks/{p.agent.playbook})"
+            else:
+                state = f"[yellow]not available[/]: {p.reason}"
+            table.add_row(str(n), pid, p.agent.title, ", ".join(p.depends_on) or "-", state)
+    console.print(table)
+    console.print("phases with the same # can run side by side", style="dim")
+
+
+def print_outcome(outcome, request, plan) -> None:
+    order = {p.id: i for i, p in enumerate(plan.phases)}
+    console.print()
+    console.print(f"[bold]Run {outcome.run_id}[/]: {_status(outcome.status)} in {outcome.duration:.1f}s "
+                  f"(exit {outcome.exit_code})")
+    for r in sorted(outcome.results.values(), key=lambda r: order.get(r.phase, 99)):
+        took = f" {r.duration:.1f}s" if r.duration is not None else ""
+        why = f" - {r.reason}" if r.reason else ""
+        console.print(f"  {r.phase:<12} {_status(r.status)}{took}{why}")
+    inv = request.inventory
+    console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {inv}", style="dim")
+
+
+def print_runs(records) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("run", "started", "command", "strategy", "status", "exit", "time"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(r.id, r.started_at[:19].replace("T", " "), r.command, r.strategy or "-", _status(r.status),
+                      "" if r.exit_code is None else str(r.exit_code),
+                      f"{r.duration:.1f}s" if r.duration is not None else "")
+    console.print(table if records else "no runs recorded yet")
+
+
+def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]], failures: list[dict]) -> None:
+    took = f" in {record.duration:.1f}s" if record.duration is not None else ""
+    console.print(f"[bold]Run {record.id}[/]: {_status(record.status)}{took}, exit {record.exit_code}")
+    console.print(f"inventory: {record.inventory}\nstarted:   {record.started_at}\nended:     {record.ended_at or '-'}"
+                  f"\nstrategy:  {record.strategy_reason or record.strategy}\nstate:     {record.state_dir}")
+    table = Table(title="Phases", title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for col in ("phase", "status", "time", "rc", "reason"):
+        table.add_column(col)
+    for p in phases:
+        table.add_row(p["phase"], _status(p["status"]), f"{p['duration']:.1f}s" if p["duration"] else "",
+                      "" if p["rc"] is None else str(p["rc"]), p["reason"] or "")
+    console.print(table)
+    if stats:
+        table = Table(title="Hosts", title_justify="left", box=None, pad_edge=False, header_style="bold")
+        cols = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
+        for col in ("phase", "host", *cols):
+            table.add_column(col)
+        for s in stats:
+            table.add_row(s["phase"], s["host"], *(str(s[c]) for c in cols))
+        console.print(table)
+    if failures:
+        console.print("[bold]Failed tasks[/]")
+        for f in failures:
+            console.print(f"  [{f['phase']}] {f['host']}: {f['task']} ({f['action']})", markup=False)
+            console.print(f"      {f['message']}", markup=False)
+            if f.get("task_path"):
+                console.print(f"      at {f['task_path']}", style="dim", markup=False)
+
+
+def print_events(events: list[dict[str, Any]]) -> None:
+    if not events:
+        console.print("no matching events")
+        return
+    for ev in events:
+        data = ev.get("event_data") or {}
+        name = ev.get("event", "")
+        line = f"{ev.get('counter', ''):>5} {ev['phase']:<12} {name:<24} {data.get('host') or '-':<12} {data.get('task') or data.get('play') or ''}"
+        console.print(line, markup=False)
+        if name in ("runner_on_failed", "runner_on_unreachable", "runner_item_on_failed"):
+            console.print(f"      {failure_message(data.get('res') or {})}", markup=False)
+
+
+def print_sandbox(hosts, box) -> None:
+    if not hosts:
+        console.print(f"no sandbox hosts (prefix {box.prefix})")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("host", "container", "state", "ssh", "http", "https", "address"):
+        table.add_column(col)
+    for h in hosts:
+        table.add_row(h.name, h.container, h.state, f"127.0.0.1:{h.ssh_port}", f"127.0.0.1:{h.http_port}",
+                      f"127.0.0.1:{h.https_port}", h.address or "-")
+    console.print(table)
+    console.print(f"inventory: {box.hosts_file}", style="dim")
+    console.print(f"ssh: ssh -i {box.key_file} -p {hosts[0].ssh_port} root@127.0.0.1", style="dim", markup=False)

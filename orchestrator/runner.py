@@ -1,0 +1,80 @@
+"""The ansible-runner adapter: one phase = one playbook run in a fresh private data dir.
+
+Events are handed to a queue and the handler returns at once (a slow handler can stall
+ansible-runner into a pexpect timeout); cancelling is cooperative through cancel_callback.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import paths
+
+
+@dataclass
+class PhaseRun:
+    status: str  # ansible-runner's: successful, failed, canceled, timeout
+    rc: int | None
+    artifact_dir: Path
+    stats: dict[str, Any] = field(default_factory=dict)
+    duration: float = 0.0
+
+
+def runner_env() -> dict[str, str]:
+    """The environment ansible-playbook runs in: our own bin/ first on PATH, project settings."""
+    root = paths.project_root()
+    env = {
+        "PATH": os.pathsep.join([str(paths.venv_bin_dir()), os.environ.get("PATH", "")]),
+        "ANSIBLE_ROLES_PATH": str(paths.roles_dir()),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    if (root / "ansible.cfg").exists():
+        env["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
+    return env
+
+
+def run_playbook(
+    *,
+    phase: str,
+    playbook: str,
+    inventory: Path,
+    private_data_dir: Path,
+    events: queue.Queue,
+    cancel: threading.Event,
+    extravars: dict[str, Any] | None = None,
+    limit: str | None = None,
+) -> PhaseRun:
+    import ansible_runner  # imported here: it is slow to import and only runs need it
+
+    private_data_dir.mkdir(parents=True, exist_ok=True)
+
+    def on_event(raw: dict[str, Any]) -> bool:
+        events.put((phase, raw))
+        return True  # keep writing job_events/: `aidevops runs events` reads them later
+
+    started = time.monotonic()
+    r = ansible_runner.run(
+        private_data_dir=str(private_data_dir),
+        project_dir=str(paths.playbooks_dir()),
+        playbook=playbook,
+        inventory=str(inventory),
+        ident=phase,
+        envvars=runner_env(),
+        extravars=extravars or {},
+        limit=limit,
+        event_handler=on_event,
+        cancel_callback=cancel.is_set,
+        quiet=True,
+        settings={"suppress_ansible_output": True},
+    )
+    return PhaseRun(
+        status=r.status, rc=r.rc, artifact_dir=Path(r.config.artifact_dir), stats=r.stats or {},
+        duration=time.monotonic() - started,
+    )

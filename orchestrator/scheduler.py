@@ -1,0 +1,108 @@
+"""Runs the plan's DAG: ready phases start as the strategy allows; a failure stops only its dependents."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable
+
+from orchestrator.plan import Phase, Plan
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"
+NOT_AVAILABLE = "not_available"
+NOT_SELECTED = "not_selected"
+CANCELLED = "cancelled"
+# A dependency in one of these states blocks its dependents; a phase left out by --only does not
+# (the user says it is already done).
+BLOCKING = {FAILED, SKIPPED, NOT_AVAILABLE, CANCELLED}
+
+
+@dataclass
+class PhaseResult:
+    phase: str
+    status: str
+    reason: str = ""
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration: float | None = None
+    rc: int | None = None
+    artifact_dir: str | None = None
+
+
+Execute = Callable[[Phase], PhaseResult]
+
+
+class Scheduler:
+    def __init__(self, plan: Plan, execute: Execute, on_result: Callable[[PhaseResult], None] | None = None,
+                 on_start: Callable[[Phase], None] | None = None, cancel: threading.Event | None = None):
+        self.plan = plan
+        self.execute = execute
+        self.on_result = on_result or (lambda r: None)
+        self.on_start = on_start or (lambda p: None)
+        self.cancel = cancel or threading.Event()
+        self.interrupted = False
+
+    def _settle(self, phase: Phase, results: dict[str, PhaseResult]) -> PhaseResult | None:
+        """A result for a phase that will not run, or None when it should run (once its deps are done)."""
+        if self.cancel.is_set():
+            return PhaseResult(phase.id, CANCELLED, "the run was cancelled before it started")
+        if not phase.selected:
+            return PhaseResult(phase.id, NOT_SELECTED, "left out by --only")
+        if not phase.available:
+            return PhaseResult(phase.id, NOT_AVAILABLE, phase.reason)
+        if phase.agent.always:
+            return None
+        blockers = [d for d in phase.depends_on if d in results and results[d].status in BLOCKING]
+        if blockers:
+            why = ", ".join(f"{d} {results[d].status.replace('_', ' ')}" for d in blockers)
+            return PhaseResult(phase.id, SKIPPED, f"needs {why}")
+        return None
+
+    def _run_one(self, phase: Phase) -> PhaseResult:
+        try:
+            return self.execute(phase)
+        except Exception as exc:  # a bug or an environment problem in one phase must not sink the others
+            return PhaseResult(phase.id, FAILED, f"{type(exc).__name__}: {exc}")
+
+    def run(self) -> dict[str, PhaseResult]:
+        results: dict[str, PhaseResult] = {}
+        pending = list(self.plan.phases)
+        running: dict[Future, Phase] = {}
+        limit = self.plan.concurrency()
+
+        def finish(result: PhaseResult) -> None:
+            results[result.phase] = result
+            self.on_result(result)
+
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="phase") as pool:
+            while pending or running:
+                for phase in list(pending):
+                    deps_done = all(d in results for d in phase.depends_on)
+                    if not deps_done and not self.cancel.is_set() and phase.selected and phase.available:
+                        continue
+                    settled = self._settle(phase, results)
+                    if settled is not None:
+                        pending.remove(phase)
+                        finish(settled)
+                    elif deps_done and len(running) < limit:
+                        pending.remove(phase)
+                        self.on_start(phase)
+                        running[pool.submit(self._run_one, phase)] = phase
+                if not running:
+                    if pending:  # cannot happen with a DAG; guard against a cycle all the same
+                        for phase in pending:
+                            finish(PhaseResult(phase.id, SKIPPED, "dependency cycle"))
+                    break
+                try:
+                    done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    self.cancel.set()
+                    continue
+                for future in done:
+                    running.pop(future)
+                    finish(future.result())
+        return results

@@ -1,0 +1,145 @@
+"""`aidevops run` end to end through real ansible-runner, against this machine over the local connection.
+
+The project home is a temporary one holding a small base_server playbook, so these tests exercise the
+orchestrator (plan, scheduler, runner, events, store, CLI) quickly and without Docker.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write
+
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say hello.
+      ansible.builtin.debug: {msg: hello}
+    - name: Change something.
+      ansible.builtin.command: "true"
+    - name: Wait a while.
+      ansible.builtin.command: sleep {{ sleep_s | default(0) }}
+      changed_when: false
+    - name: Fail on purpose.
+      ansible.builtin.command: sh -c 'echo disk is on fire >&2; exit 3'
+      when: fail_me | default(false)
+"""
+
+
+@pytest.fixture
+def home(tmp_path):
+    h = tmp_path / "home"
+    write(h / "playbooks/base_server.yml", PLAYBOOK)
+    return h
+
+
+@pytest.fixture
+def inv(inventory):
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: []\n"
+          "  dns: {provider: none}\n")
+    return inventory
+
+
+def aidevops(home, *args, **kw):
+    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=120, **kw)
+
+
+def test_a_successful_run_is_recorded_and_reviewable(home, inv):
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "[base_server] succeeded" in r.stdout
+    assert "local-1: changed: Change something." in r.stdout
+
+    shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
+    assert shown["run"]["status"] == "succeeded" and shown["run"]["exit_code"] == 0
+    phase = {p["phase"]: p for p in shown["phases"]}["base_server"]
+    assert phase["status"] == "succeeded" and phase["rc"] == 0 and phase["duration"] > 0
+    assert Path(phase["artifact_dir"], "job_events").is_dir()
+    stats = shown["host_stats"][0]
+    assert (stats["host"], stats["ok"], stats["changed"], stats["failures"]) == ("local-1", 3, 1, 0)
+
+    log = Path(shown["run"]["state_dir"], "run.log.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in log]
+    assert all(set(r) == {"timestamp", "agent_id", "level", "message", "context", "trace_id"} for r in records)
+    assert {r["trace_id"] for r in records} == {shown["run"]["id"]}
+
+    events = aidevops(home, "runs", "events", "--inventory", str(inv), "--json")
+    names = [json.loads(line)["event"] for line in events.stdout.splitlines()]
+    assert names[0] == "playbook_on_start" and names[-1] == "playbook_on_stats"
+    assert "no matching events" in aidevops(home, "runs", "events", "--inventory", str(inv), "--failed").stdout
+
+
+def test_unbuilt_agents_make_the_run_degraded_not_successful(home, inv):
+    r = aidevops(home, "run", "--inventory", str(inv))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "validator    not available" in r.stdout
+
+
+def test_a_failed_task_is_shown_with_its_message(home, inv):
+    write(inv / "group_vars/all/test.yml", "fail_me: true\n")
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
+    assert r.returncode == 1
+    assert "first on local-1: Fail on purpose." in r.stdout and "disk is on fire" in r.stdout
+
+    shown = aidevops(home, "runs", "show", "--inventory", str(inv))
+    assert "Failed tasks" in shown.stdout and "disk is on fire" in shown.stdout
+    assert "base_server.yml:11" in shown.stdout  # where the task is
+
+    failed = aidevops(home, "runs", "events", "--inventory", str(inv), "--failed")
+    assert "runner_on_failed" in failed.stdout and "disk is on fire" in failed.stdout
+    other_host = aidevops(home, "runs", "events", "--inventory", str(inv), "--host", "nope")
+    assert "no matching events" in other_host.stdout
+
+
+def test_invalid_request_is_one_clear_line_and_nothing_runs(home, inv):
+    write(inv / "group_vars/all/aidevops.yml", "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n"
+                                               "  services: [wordpress]\n  dns: {provider: none}\n")
+    r = aidevops(home, "run", "--inventory", str(inv))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "aidevops.services[0]: unknown service 'wordpress'" in r.stderr
+    assert not (inv / ".aidevops").exists()
+
+
+def test_unknown_run_id(home, inv):
+    aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
+    r = aidevops(home, "runs", "show", "nope", "--inventory", str(inv))
+    assert r.returncode == 2 and "no run with id 'nope'" in r.stderr
+
+
+def test_ctrl_c_cancels_cleanly_and_records_a_cancelled_run(home, inv):
+    write(inv / "group_vars/all/test.yml", "sleep_s: 60\n")
+    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "run", "--inventory", str(inv),
+                             "--only", "base_server", "--plain"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        log = None
+        while time.monotonic() < deadline:  # wait until the slow task is running
+            logs = list((inv / ".aidevops/runs").glob("*/run.log.jsonl"))
+            if logs and "Wait a while." in logs[0].read_text():
+                log = logs[0]
+                break
+            time.sleep(0.2)
+        assert log is not None, "the run never reached the slow task"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out
+    assert time.monotonic() - started < 20
+    shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
+    assert shown["run"]["status"] == "cancelled" and shown["run"]["exit_code"] == 130
+    assert shown["phases"][0]["status"] == "cancelled"

@@ -1,0 +1,133 @@
+"""The scheduler runs the DAG: concurrency by strategy, failures stop only dependents, cancel stops all."""
+
+import threading
+import time
+
+from orchestrator.agents.registry import AgentSpec
+from orchestrator.plan import Phase, Plan
+from orchestrator.scheduler import PhaseResult, Scheduler
+
+
+def make_plan(strategy="hybrid", unavailable=(), always=("report",), only=None, max_parallel=2):
+    graph = {
+        "base_server": (), "dns": (), "n8n": ("base_server",), "supabase": ("base_server",),
+        "nginx_proxy": ("base_server", "dns", "n8n", "supabase"),
+        "validator": ("base_server", "dns", "n8n", "supabase", "nginx_proxy"), "report": ("validator",),
+    }
+    phases = [
+        Phase(pid, AgentSpec(pid, pid, deps, playbook=f"{pid}.yml", always=pid in always), deps,
+              available=pid not in unavailable, reason="agent not built yet" if pid in unavailable else "",
+              selected=only is None or pid in only)
+        for pid, deps in graph.items()
+    ]
+    return Plan(phases, strategy, max_parallel, strategy)
+
+
+class Recorder:
+    """An execute function that sleeps, fails where told, and records when each phase ran."""
+
+    def __init__(self, fail=(), duration=0.15):
+        self.fail, self.duration = set(fail), duration
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, phase):
+        start = time.monotonic()
+        time.sleep(self.duration)
+        with self.lock:
+            self.spans[phase.id] = (start, time.monotonic())
+        return PhaseResult(phase.id, "failed" if phase.id in self.fail else "succeeded")
+
+    def overlapping(self, a, b):
+        (s1, e1), (s2, e2) = self.spans[a], self.spans[b]
+        return s1 < e2 and s2 < e1
+
+    def max_concurrent(self):
+        points = sorted([(s, 1) for s, _ in self.spans.values()] + [(e, -1) for _, e in self.spans.values()])
+        cur = best = 0
+        for _, d in points:
+            cur += d
+            best = max(best, cur)
+        return best
+
+
+def test_hybrid_runs_independent_phases_side_by_side_in_dependency_order():
+    rec = Recorder()
+    results = Scheduler(make_plan("hybrid"), rec).run()
+    assert all(r.status == "succeeded" for r in results.values())
+    assert rec.overlapping("base_server", "dns")
+    assert rec.overlapping("n8n", "supabase")
+    assert rec.spans["n8n"][0] >= rec.spans["base_server"][1]
+    assert rec.spans["nginx_proxy"][0] >= max(rec.spans[p][1] for p in ("dns", "n8n", "supabase"))
+    assert rec.spans["report"][0] >= rec.spans["validator"][1]
+    assert rec.max_concurrent() <= 2
+
+
+def test_sequential_never_overlaps():
+    rec = Recorder(duration=0.05)
+    Scheduler(make_plan("sequential"), rec).run()
+    assert rec.max_concurrent() == 1
+    assert len(rec.spans) == 7
+
+
+def test_parallel_is_not_limited_to_two():
+    rec = Recorder()
+    plan = make_plan("parallel")
+    # base_server, dns and a third independent phase all start at once.
+    plan.phases[2] = Phase("n8n", plan.phases[2].agent, (), True)
+    Scheduler(plan, rec).run()
+    assert rec.max_concurrent() == 3
+
+
+def test_a_failed_phase_stops_its_dependents_and_independent_phases_go_on():
+    rec = Recorder(fail={"n8n"})
+    results = Scheduler(make_plan(), rec).run()
+    status = {k: v.status for k, v in results.items()}
+    assert status["n8n"] == "failed"
+    assert status["supabase"] == "succeeded" and status["dns"] == "succeeded"
+    assert status["nginx_proxy"] == "skipped" and "n8n failed" in results["nginx_proxy"].reason
+    assert status["validator"] == "skipped"
+    assert status["report"] == "succeeded"  # the report runs whatever happened before it
+
+
+def test_unavailable_agents_are_never_run_and_block_their_dependents():
+    rec = Recorder()
+    results = Scheduler(make_plan(unavailable={"n8n", "report"}), rec).run()
+    assert "n8n" not in rec.spans and "report" not in rec.spans
+    assert results["n8n"].status == "not_available"
+    assert results["report"].status == "not_available"
+    assert results["nginx_proxy"].status == "skipped" and "n8n not available" in results["nginx_proxy"].reason
+
+
+def test_phases_left_out_by_only_count_as_done():
+    rec = Recorder()
+    results = Scheduler(make_plan(only={"n8n"}), rec).run()
+    assert set(rec.spans) == {"n8n"}
+    assert results["base_server"].status == "not_selected"
+    assert results["n8n"].status == "succeeded"
+
+
+def test_an_exception_in_a_phase_is_a_failure_not_a_crash():
+    def boom(phase):
+        if phase.id == "dns":
+            raise RuntimeError("no route")
+        return PhaseResult(phase.id, "succeeded")
+
+    results = Scheduler(make_plan(), boom).run()
+    assert results["dns"].status == "failed" and "no route" in results["dns"].reason
+    assert results["base_server"].status == "succeeded"
+
+
+def test_cancel_stops_what_has_not_started():
+    cancel = threading.Event()
+
+    def execute(phase):
+        if phase.id == "base_server":
+            cancel.set()
+            return PhaseResult(phase.id, "cancelled")
+        time.sleep(0.05)
+        return PhaseResult(phase.id, "succeeded")
+
+    results = Scheduler(make_plan("sequential"), execute, cancel=cancel).run()
+    assert results["base_server"].status == "cancelled"
+    assert {r.status for k, r in results.items() if k != "base_server"} == {"cancelled"}
