@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
 
@@ -47,7 +47,8 @@ class TaskEvent:
         return self.kind in (Kind.FAILED, Kind.UNREACHABLE) and not self.ignored
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # Built by hand: dataclasses.asdict deep-copies, and this runs for every event.
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["kind"] = self.kind.value
         return {k: v for k, v in d.items() if v is not None}
 

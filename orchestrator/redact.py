@@ -18,18 +18,19 @@ _PATTERNS = [
 
 class Redactor:
     def __init__(self, secrets: list[str] | None = None):
-        self._secrets: set[str] = set()
+        self._secrets: list[str] = []  # longest first, so a secret containing another is masked whole
         for s in secrets or []:
             self.add(s)
 
     def add(self, value: Any) -> None:
         # Short values would mask ordinary words; they are not worth a secret's name anyway.
-        if isinstance(value, str) and len(value) >= 6:
-            self._secrets.add(value)
+        if isinstance(value, str) and len(value) >= 6 and value not in self._secrets:
+            self._secrets = sorted([*self._secrets, value], key=len, reverse=True)
 
     def text(self, value: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            value = value.replace(secret, MASK)
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
         for pattern in _PATTERNS:
             if pattern.groups == 2:
                 value = pattern.sub(lambda m: m.group(1) + MASK, value)

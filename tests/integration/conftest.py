@@ -1,0 +1,36 @@
+"""A fresh sandbox host for the integration tests, removed afterwards."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.sandbox import Sandbox
+from tests.conftest import ROOT
+
+PREFIX = "aidevops-it"
+
+
+@pytest.fixture(scope="session")
+def sandbox_inventory(tmp_path_factory):
+    """inventories/sandbox's request and role settings, with hosts.yml for a new host of our own."""
+    inv = tmp_path_factory.mktemp("sandbox") / "inventory"
+    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars")
+    box = Sandbox(inv, prefix=PREFIX)
+    box.down(log=lambda m: None)  # leftovers of an interrupted session
+    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), log=print)
+    yield inv, box, hosts[0]
+    box.down(log=lambda m: None)
+
+
+def aidevops(*args, timeout=1200, **kw):
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, **kw)
+
+
+def ssh(box, host, command, user="root"):
+    return subprocess.run(["ssh", *box.ssh_options(), "-p", str(host.ssh_port), f"{user}@127.0.0.1", command],
+                          capture_output=True, text=True, timeout=60)
