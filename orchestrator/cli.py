@@ -71,15 +71,16 @@ def plan(inventory, strategy, only):
 @inventory_option
 @strategy_option
 @only_option
+@click.option("--check", is_flag=True, help="Dry run: Ansible check mode with diffs; nothing is changed.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
-def run(inventory, strategy, only, plain):
+def run(inventory, strategy, only, check, plain):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
     from orchestrator.deploy import Deployment
     from orchestrator.render import print_outcome, print_plan
 
     request, the_plan = _load(inventory, strategy, only)
     print_plan(request, the_plan)
-    deployment = Deployment(request, the_plan, live=False if plain else None)
+    deployment = Deployment(request, the_plan, live=False if plain else None, check=check)
     outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)

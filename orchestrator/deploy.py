@@ -57,10 +57,11 @@ def outcome_status(results: dict[str, PhaseResult], cancelled: bool) -> tuple[st
 
 class Deployment:
     def __init__(self, request: DeploymentRequest, plan: Plan, *, stream: TextIO | None = None,
-                 live: bool | None = None, command: str = "run"):
+                 live: bool | None = None, command: str = "run", check: bool = False):
         self.request = request
         self.plan = plan
-        self.command = command
+        self.command = command + (" --check" if check else "")
+        self.check = check
         self.run_id = new_run_id()
         self.state_dir = paths.state_dir(request.inventory)
         self.run_dir = self.state_dir / "runs" / self.run_id
@@ -113,7 +114,7 @@ class Deployment:
         run = run_playbook(
             phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
             private_data_dir=self.run_dir / phase.id, events=self._events, cancel=self.cancel,
-            extravars={"aidevops_run_id": self.run_id},
+            extravars={"aidevops_run_id": self.run_id}, check=self.check,
         )
         self._flush_events()
         stats = host_stats(run.stats)

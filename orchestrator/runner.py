@@ -50,6 +50,7 @@ def run_playbook(
     cancel: threading.Event,
     extravars: dict[str, Any] | None = None,
     limit: str | None = None,
+    check: bool = False,
 ) -> PhaseRun:
     import ansible_runner  # imported here: it is slow to import and only runs need it
 
@@ -69,6 +70,7 @@ def run_playbook(
         envvars=runner_env(),
         extravars=extravars or {},
         limit=limit,
+        cmdline="--check --diff" if check else None,
         event_handler=on_event,
         cancel_callback=cancel.is_set,
         quiet=True,
