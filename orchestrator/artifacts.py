@@ -24,6 +24,23 @@ def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: e.get("counter", 0))
 
 
+def scrub(private_data_dir: Path, redactor: Redactor) -> int:
+    """Mask secret values in a finished phase's artifacts (events, stdout, command line); files changed."""
+    changed = 0
+    for path in Path(private_data_dir).rglob("*"):
+        if not path.is_file() or path.suffix in (".pem",) or path.stat().st_size > 16 * 1024 * 1024:
+            continue
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        clean = redactor.text(text)
+        if clean != text:
+            path.write_text(clean)
+            changed += 1
+    return changed
+
+
 def read_events(phases: Iterable[dict[str, Any]], *, failed: bool = False, host: str | None = None,
                 phase: str | None = None, redactor: Redactor | None = None) -> list[dict[str, Any]]:
     """Events of a run's phases in order, each tagged with its phase; filtered as asked."""

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from orchestrator import errors, paths
+from orchestrator import errors, paths, vault
+from orchestrator.artifacts import scrub
 from orchestrator.events import TaskEvent, host_stats, parse
 from orchestrator.plan import Phase, Plan
 from orchestrator.progress import Progress
@@ -65,7 +66,7 @@ class Deployment:
         self.run_id = new_run_id()
         self.state_dir = paths.state_dir(request.inventory)
         self.run_dir = self.state_dir / "runs" / self.run_id
-        self.redactor = Redactor()
+        self.redactor = Redactor(vault.secret_values(request.inventory))
         self.store = store_for(request.inventory)
         self.log = RunLog(self.run_dir / "run.log.jsonl", self.run_id, self.redactor)
         self.progress = Progress(plan, stream=stream, live=live)
@@ -117,6 +118,8 @@ class Deployment:
             extravars={"aidevops_run_id": self.run_id}, check=self.check,
         )
         self._flush_events()
+        # Tasks without no_log may print a secret: no artifact keeps one in clear text.
+        scrub(self.run_dir / phase.id, self.redactor)
         stats = host_stats(run.stats)
         self.store.record_host_stats(self.run_id, phase.id, stats)
         status = _RUNNER_STATUS.get(run.status, FAILED)

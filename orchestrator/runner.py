@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import paths
+from orchestrator import paths, vault
 
 
 @dataclass
@@ -26,8 +26,8 @@ class PhaseRun:
     duration: float = 0.0
 
 
-def runner_env() -> dict[str, str]:
-    """The environment ansible-playbook runs in: our own bin/ first on PATH, project settings."""
+def runner_env(inventory: Path | None = None) -> dict[str, str]:
+    """The environment ansible-playbook runs in: our own bin/ first on PATH, project settings, the vault."""
     root = paths.project_root()
     env = {
         "PATH": os.pathsep.join([str(paths.venv_bin_dir()), os.environ.get("PATH", "")]),
@@ -37,6 +37,9 @@ def runner_env() -> dict[str, str]:
     }
     if (root / "ansible.cfg").exists():
         env["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
+    pw = vault.password_file(inventory) if inventory else None
+    if pw:
+        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(pw.resolve())
     return env
 
 
@@ -67,7 +70,7 @@ def run_playbook(
         playbook=playbook,
         inventory=str(inventory),
         ident=phase,
-        envvars=runner_env(),
+        envvars=runner_env(inventory),
         extravars=extravars or {},
         limit=limit,
         cmdline="--check --diff" if check else None,

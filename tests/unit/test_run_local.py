@@ -27,6 +27,9 @@ PLAYBOOK = """\
     - name: Wait a while.
       ansible.builtin.command: sleep {{ sleep_s | default(0) }}
       changed_when: false
+    - name: Print a secret by mistake.
+      ansible.builtin.debug: {msg: "the key is {{ vault_demo_key }}"}
+      when: vault_demo_key is defined
     - name: Fail on purpose.
       ansible.builtin.command: sh -c 'echo disk is on fire >&2; exit 3'
       when: fail_me | default(false)
@@ -93,7 +96,8 @@ def test_a_failed_task_is_shown_with_its_message(home, inv):
 
     shown = aidevops(home, "runs", "show", "--inventory", str(inv))
     assert "Failed tasks" in shown.stdout and "disk is on fire" in shown.stdout
-    assert "base_server.yml:11" in shown.stdout  # where the task is
+    line = PLAYBOOK.splitlines().index("    - name: Fail on purpose.") + 1
+    assert f"base_server.yml:{line}" in shown.stdout  # where the task is
 
     failed = aidevops(home, "runs", "events", "--inventory", str(inv), "--failed")
     assert "runner_on_failed" in failed.stdout and "disk is on fire" in failed.stdout
@@ -152,3 +156,19 @@ def test_check_mode_changes_nothing_and_is_recorded_as_such(home, inv):
     assert shown["run"]["command"] == "run --check"
     stats = shown["host_stats"][0]
     assert stats["changed"] == 0 and stats["skipped"] >= 1  # the command task does not run in check mode
+
+
+def test_vault_secrets_never_reach_the_log_or_the_artifacts(home, inv, monkeypatch):
+    from orchestrator import vault
+    from tests.unit.test_vault import encrypt
+
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    pw = vault.ensure_password_file(inv)
+    encrypt(write(inv / "group_vars/all/vault.yml", "vault_demo_key: Sup3rSecretKey-0042\n"), pw)
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
+    assert r.returncode == 0, r.stdout + r.stderr
+    state = inv / ".aidevops"
+    leaks = [p for p in state.rglob("*") if p.is_file() and b"Sup3rSecretKey-0042" in p.read_bytes()]
+    assert leaks == []
+    events = aidevops(home, "runs", "events", "--inventory", str(inv), "--json").stdout
+    assert "the key is ********" in events and "Sup3rSecretKey" not in events
