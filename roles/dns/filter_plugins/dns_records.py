@@ -1,0 +1,168 @@
+"""Filters of the dns role: the records a deployment needs, in the form each provider takes."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+RECORD_TYPES = ("A", "AAAA", "CNAME", "CAA", "TXT")
+PROXIABLE = ("A", "AAAA", "CNAME")
+# Which host names each service of the request needs (Supabase has its API and Studio).
+SERVICE_HOSTS = {"n8n": ["n8n"], "supabase": ["supabase", "studio"]}
+
+
+def dns_global_address(candidates, version=4):
+    """The first candidate that is a public (global) IPv4/IPv6 address, or '' when there is none."""
+    for candidate in candidates or []:
+        try:
+            address = ipaddress.ip_address(str(candidate).strip())
+        except ValueError:
+            continue
+        if address.version == int(version) and address.is_global:
+            return str(address)
+    return ""
+
+
+def dns_service_hostnames(services, domain, hostnames=None):
+    """The host names of the requested services: `hostnames` (service -> FQDN) over <service>.<domain>."""
+    domain = str(domain or "").lower().rstrip(".")
+    names = {key: f"{key}.{domain}" for hosts in SERVICE_HOSTS.values() for key in hosts}
+    for key, name in (hostnames or {}).items():
+        if key not in names:
+            raise AnsibleFilterError(f"dns: unknown service '{key}' in hostnames (expected {', '.join(names)})")
+        names[key] = str(name).lower().rstrip(".")
+    out = []
+    for service in services or []:
+        if service not in SERVICE_HOSTS:
+            raise AnsibleFilterError(f"dns: unknown service '{service}' (expected {', '.join(SERVICE_HOSTS)})")
+        out.extend(names[key] for key in SERVICE_HOSTS[service] if names[key] not in out)
+    return out
+
+
+def dns_default_records(hostnames, ipv4="", ipv6="", caa_issuer="", state="present"):
+    """A (and AAAA) records of each host name to the server, and a CAA record per name for the ACME CA.
+    With state absent: A, AAAA and CAA of each name without values (whatever they point at)."""
+    if state == "absent":
+        return [{"name": name, "type": rtype} for name in hostnames or [] for rtype in ("A", "AAAA", "CAA")]
+    records = []
+    for name in hostnames or []:
+        if ipv4:
+            records.append({"name": name, "type": "A", "value": ipv4})
+        if ipv6:
+            records.append({"name": name, "type": "AAAA", "value": ipv6})
+        if caa_issuer:
+            records.append({"name": name, "type": "CAA", "value": f'0 issue "{caa_issuer}"'})
+    return records
+
+
+def _fqdn(name, zone):
+    name = str(name or "").strip().lower()
+    if name in ("@", "", zone, zone + "."):
+        return zone
+    if name.endswith("."):
+        name = name[:-1]
+        if name != zone and not name.endswith("." + zone):
+            raise AnsibleFilterError(f"dns: record {name}. is not in the zone {zone} (dns_zone)")
+        return name
+    return name if name.endswith("." + zone) else f"{name}.{zone}"
+
+
+def _value(rtype, value, where):
+    value = str(value).strip()
+    try:
+        if rtype == "A":
+            return str(ipaddress.IPv4Address(value))
+        if rtype == "AAAA":
+            return ipaddress.IPv6Address(value).compressed
+    except ValueError:
+        raise AnsibleFilterError(f"dns: {where}: '{value}' is not an IPv{4 if rtype == 'A' else 6} address") from None
+    if rtype == "CNAME":
+        return value.lower().rstrip(".")
+    if rtype == "CAA":
+        parts = value.split(None, 2)
+        if len(parts) != 3 or not parts[0].isdigit():
+            raise AnsibleFilterError(f"dns: {where}: CAA value '{value}' is not '<flags> <tag> <value>'")
+        return f'{int(parts[0])} {parts[1].lower()} "{parts[2].strip(chr(34))}"'
+    return value
+
+
+def dns_records(records, zone, ttl=300, proxied=False, state="present"):
+    """Records checked and made uniform: {name (FQDN), type, value, ttl, proxied} (the Cloudflare module's
+    input). Names may be relative to the zone, fully qualified, or '@'; each must lie inside the zone."""
+    zone = str(zone or "").lower().rstrip(".")
+    if not zone:
+        raise AnsibleFilterError("dns: the zone is empty (set dns_zone or aidevops.domain)")
+    out = []
+    for i, rec in enumerate(records or []):
+        where = f"record {i + 1} ({rec.get('name') if isinstance(rec, dict) else rec})"
+        if not isinstance(rec, dict) or not rec.get("name") or not rec.get("type"):
+            raise AnsibleFilterError(f"dns: {where} needs a name and a type")
+        unknown = set(rec) - {"name", "type", "value", "ttl", "proxied"}
+        if unknown:
+            raise AnsibleFilterError(f"dns: {where} has unknown keys: {', '.join(sorted(unknown))}")
+        rtype = str(rec["type"]).upper()
+        if rtype not in RECORD_TYPES:
+            raise AnsibleFilterError(f"dns: {where}: type {rtype} is not one of {', '.join(RECORD_TYPES)}")
+        value = rec.get("value")
+        if value in (None, "") and state == "present":
+            raise AnsibleFilterError(f"dns: {where} needs a value")
+        item = {
+            "name": _fqdn(rec["name"], zone),
+            "type": rtype,
+            "value": None if value in (None, "") else _value(rtype, value, where),
+            "ttl": int(ttl if rec.get("ttl") in (None, "") else rec["ttl"]),
+            "proxied": bool(proxied if rec.get("proxied") in (None, "") else rec["proxied"]) and rtype in PROXIABLE,
+        }
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _rfc2136_value(rtype, value):
+    if rtype == "CNAME":
+        return value.rstrip(".") + "."
+    if rtype == "TXT" and not (len(value) >= 2 and value[0] == value[-1] == '"'):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def dns_by_zone(host_records):
+    """Merges the hosts' {zone, records} into one {zone, records} per zone (duplicates dropped), in order."""
+    zones = {}
+    for entry in host_records or []:
+        if not entry:
+            continue
+        records = zones.setdefault(entry["zone"], [])
+        records.extend(r for r in entry["records"] if r not in records)
+    return [{"zone": zone, "records": records} for zone, records in zones.items()]
+
+
+def dns_rrsets(by_zone):
+    """Records grouped by name and type (RFC 2136 updates whole record sets): {zone, name, type, ttl, values}.
+    The first record of a set gives its TTL; values are in zone-file form (quoted TXT, absolute CNAME)."""
+    out = []
+    for entry in by_zone or []:
+        sets = {}
+        for rec in entry["records"]:
+            key = (rec["name"], rec["type"])
+            rrset = sets.setdefault(key, {"zone": entry["zone"], "name": rec["name"], "type": rec["type"],
+                                          "ttl": rec["ttl"], "values": []})
+            if rec.get("value") not in (None, ""):
+                value = _rfc2136_value(rec["type"], rec["value"])
+                if value not in rrset["values"]:
+                    rrset["values"].append(value)
+        out.extend(sets.values())
+    return out
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "aidevops_dns_global_address": dns_global_address,
+            "aidevops_dns_service_hostnames": dns_service_hostnames,
+            "aidevops_dns_default_records": dns_default_records,
+            "aidevops_dns_records": dns_records,
+            "aidevops_dns_by_zone": dns_by_zone,
+            "aidevops_dns_rrsets": dns_rrsets,
+        }
