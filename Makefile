@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
+MOLECULE_SCENARIOS ?= base_server dns
 
 .PHONY: setup demo test test-unit test-integration test-molecule lint docs sandbox-down clean
 
@@ -24,6 +25,7 @@ demo: setup
 test: setup test-unit test-integration test-molecule
 
 test-unit: setup
+	$(BIN)/python -m orchestrator.roledocs --check roles/*
 	$(BIN)/pytest -q tests/unit
 
 test-integration: setup
@@ -32,7 +34,7 @@ test-integration: setup
 
 test-molecule: setup
 	$(AIDEVOPS) sandbox image
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s base_server
+	for s in $(MOLECULE_SCENARIOS); do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$s || exit 1; done
 
 lint: setup
 	$(BIN)/ruff check orchestrator tests
