@@ -174,15 +174,17 @@ prefix_option = click.option("--prefix", default="aidevops-sandbox", show_defaul
 @click.option("--hosts", default=1, show_default=True, help="Number of hosts.")
 @click.option("--os", "os_name", default="debian13", show_default=True,
               type=click.Choice(["debian13", "debian12"]), help="Operating system of the hosts.")
+@click.option("--no-services", is_flag=True, help="Hosts only: no ACME CA (pebble) and DNS server (BIND).")
 @sandbox_inventory
 @prefix_option
-def sandbox_up(hosts, os_name, inventory, prefix):
-    """Start (or keep) the sandbox hosts and write their inventory."""
+def sandbox_up(hosts, os_name, no_services, inventory, prefix):
+    """Start (or keep) the sandbox hosts, its ACME CA and DNS server, and write their inventory."""
     from orchestrator.render import print_sandbox
     from orchestrator.sandbox import Sandbox
 
     box = Sandbox(Path(inventory), prefix=prefix)
-    print_sandbox(box.up(hosts=hosts, os_name=os_name, log=lambda m: click.echo(m, err=True)), box)
+    hosts = box.up(hosts=hosts, os_name=os_name, services=not no_services, log=lambda m: click.echo(m, err=True))
+    print_sandbox(hosts, box)
 
 
 @sandbox.command("image")

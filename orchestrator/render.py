@@ -120,5 +120,8 @@ def print_sandbox(hosts, box) -> None:
         table.add_row(h.name, h.container, h.state, f"127.0.0.1:{h.ssh_port}", f"127.0.0.1:{h.http_port}",
                       f"127.0.0.1:{h.https_port}", h.address or "-")
     console.print(table)
+    for svc in box.services().status():
+        ports = ", ".join(f"{k}->127.0.0.1:{v}" for k, v in sorted(svc.ports.items()) if v)
+        console.print(f"{svc.name}: {svc.state}, {svc.address or '-'} on {box.network}; {ports}", markup=False)
     console.print(f"inventory: {box.hosts_file}", style="dim")
     console.print(f"ssh: ssh -i {box.key_file} -p {hosts[0].ssh_port} root@127.0.0.1", style="dim", markup=False)

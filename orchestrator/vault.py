@@ -67,6 +67,7 @@ def _secret_strings(value: Any, key: str = "") -> Iterator[str]:
 def secret_values(inventory: Path) -> list[str]:
     """Every secret value the inventory holds: all of its vault files, and secret-named plain vars."""
     files = [p for d in ("group_vars", "host_vars") for p in sorted((inventory / d).rglob("*.y*ml"))]
+    files += [p for p in (inventory / "hosts.yml", inventory / "hosts.yaml") if p.exists()]
     pw = password_file(inventory)
     vault = None
     values: list[str] = []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from orchestrator import vault
 from orchestrator.errors import BadInput, EnvironmentProblem
 from orchestrator.sandbox import docker as d
 from orchestrator.sandbox.image import ensure_image, release
@@ -56,13 +57,29 @@ class Sandbox:
 
     # -- public commands -------------------------------------------------------------------------
 
-    def up(self, hosts: int = 1, os_name: str = "debian13", log=print) -> list[SandboxHost]:
+    def services(self) -> "SandboxServices":
+        from orchestrator.sandbox.services import SandboxServices
+
+        return SandboxServices(self.network, self.prefix, self.domain(), self.state_dir / "sandbox")
+
+    def domain(self) -> str:
+        """The request's domain, for which the sandbox DNS server is authoritative."""
+        request = self.inventory / "group_vars/all/aidevops.yml"
+        try:
+            data = yaml.safe_load(request.read_text()) if request.exists() else None
+            return str(data["aidevops"]["domain"]).lower()
+        except (yaml.YAMLError, KeyError, TypeError):
+            return "sandbox.test"
+
+    def up(self, hosts: int = 1, os_name: str = "debian13", services: bool = True, log=print) -> list[SandboxHost]:
         if not 1 <= hosts <= 9:
             raise BadInput(f"--hosts {hosts} is out of range", hint="use 1 to 9")
         release(os_name)
         d.ensure_engine(self.state_dir / "dockerd.log")
         image = ensure_image(os_name, log=log)
         self._ensure_key()
+        # Roles save the secrets they generate in the inventory's vault, encrypted with this password.
+        vault.ensure_password_file(self.inventory)
         self._ensure_network()
         for i in range(1, hosts + 1):
             self._ensure_container(i, image, os_name, log)
@@ -75,7 +92,14 @@ class Sandbox:
             self._install_key(host)
         for host in current:
             self._wait_for_ssh(host)
-        self._write_inventory(current)
+        extra = {}
+        if services:
+            # An ACME CA (pebble) and an authoritative DNS server (BIND) beside the hosts, so that
+            # certificates are really issued and records really made; their settings go to hosts.yml.
+            answer = self.services().up(log=log)
+            extra = {**self.services().inventory_vars(answer),
+                     "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
+        self._write_inventory(current, extra)
         return current
 
     def status(self) -> list[SandboxHost]:
@@ -87,12 +111,17 @@ class Sandbox:
 
     def down(self, log=print) -> None:
         if d.engine_running():
+            self.services().down(log=log)
             for host in self.status():
                 log(f"removing {host.container}")
                 self._remove_container(host.container)
             if d.inspect("network", self.network):
                 d.docker("network", "rm", self.network)
         self.hosts_file.unlink(missing_ok=True)
+        # The secrets generated for these hosts go with them; a new sandbox gets new ones.
+        for f in self.inventory.glob("group_vars/all/vault_*.yml"):
+            f.unlink()
+        (self.inventory / vault.PASSWORD_FILE).unlink(missing_ok=True)
         for f in (self.key_file, self.key_file.with_suffix(".pub")):
             f.unlink(missing_ok=True)
         if self.key_file.parent.is_dir() and not any(self.key_file.parent.iterdir()):
@@ -197,7 +226,7 @@ class Sandbox:
             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
         ]
 
-    def _write_inventory(self, hosts: list[SandboxHost]) -> None:
+    def _write_inventory(self, hosts: list[SandboxHost], extra_vars: dict | None = None) -> None:
         gateway = self.gateway()
         inventory = {
             "all": {
@@ -218,7 +247,9 @@ class Sandbox:
                     # Every SSH client reaches a sandbox host from the network's gateway: without this,
                     # fail2ban would ban the operator after a few connections.
                     "base_server_trusted_networks": [f"{gateway}/32"] if gateway else [],
+                    **(extra_vars or {}),
                 },
             }
         }
         self.hosts_file.write_text(HOSTS_FILE_HEADER + yaml.safe_dump(inventory, sort_keys=False))
+        self.hosts_file.chmod(0o600)  # it holds the sandbox's TSIG secret
