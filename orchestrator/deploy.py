@@ -21,7 +21,7 @@ from orchestrator.request import DeploymentRequest
 from orchestrator.runlog import RunLog
 from orchestrator.runner import run_playbook
 from orchestrator.scheduler import (
-    CANCELLED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult, Scheduler,
+    CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult, Scheduler,
 )
 from orchestrator.store import RunStore, now
 
@@ -51,7 +51,7 @@ def outcome_status(results: dict[str, PhaseResult], cancelled: bool) -> tuple[st
         return "cancelled", errors.EXIT_CANCELLED
     if FAILED in statuses:
         return "failed", errors.EXIT_FAILED
-    if statuses & {SKIPPED, NOT_AVAILABLE}:
+    if statuses & {SKIPPED, NOT_AVAILABLE, DEGRADED}:
         return "degraded", errors.EXIT_DEGRADED
     return "succeeded", errors.EXIT_OK
 
@@ -73,6 +73,7 @@ class Deployment:
         self.cancel = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._failures: dict[str, list[TaskEvent]] = {}
+        self._degraded: dict[str, list[str]] = {}
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -95,6 +96,9 @@ class Deployment:
         if ev is None:
             return
         self.progress.task_event(ev)
+        if ev.degraded:
+            self._degraded.setdefault(phase, []).append(f"{ev.host}: {self.redactor.text(ev.degraded)}")
+            self.log.log("warning", phase, f"{ev.host}: degraded: {ev.degraded}", **ev.as_dict())
         if ev.is_failure:
             self._failures.setdefault(phase, []).append(ev)
             self.store.record_failure(self.run_id, phase, ev.host, ev.task, ev.action, ev.task_path,
@@ -133,6 +137,8 @@ class Deployment:
                 reason = f"ansible-playbook exited with rc {run.rc} ({run.status})"
         elif status == CANCELLED:
             reason = "cancelled by the user"
+        elif self._degraded.get(phase.id):
+            status, reason = DEGRADED, "; ".join(self._degraded[phase.id])
         return PhaseResult(phase.id, status, self.redactor.text(reason), started_at, now(),
                            time.monotonic() - t0, run.rc, str(run.artifact_dir))
 

@@ -41,6 +41,7 @@ class TaskEvent:
     message: str | None = None
     ignored: bool = False  # a failure the play ignores (ignore_errors)
     stats: dict | None = None
+    degraded: str | None = None  # a role said it fell back (a fact `<role>_degraded: true`), and why
 
     @property
     def is_failure(self) -> bool:
@@ -100,8 +101,23 @@ def parse(phase: str, raw: dict[str, Any]) -> TaskEvent | None:
     duration = data.get("duration")
     return TaskEvent(
         kind, **common, duration=float(duration) if duration is not None else None, message=message,
-        ignored=bool(data.get("ignore_errors")),
+        ignored=bool(data.get("ignore_errors")), degraded=degradation(res) if kind in (Kind.OK, Kind.CHANGED) else None,
     )
+
+
+def degradation(res: dict[str, Any]) -> str | None:
+    """Roles report a fallback (e.g. a self-signed certificate) as a fact `<role>_degraded: true`,
+    with `<role>_degraded_reasons` saying why; the phase then ends degraded, not succeeded."""
+    facts = res.get("ansible_facts") if isinstance(res, dict) else None
+    if not isinstance(facts, dict):
+        return None
+    for name, value in facts.items():
+        if name.endswith("_degraded") and value is True:
+            reasons = facts.get(f"{name}_reasons") or []
+            if isinstance(reasons, str):
+                reasons = [reasons]
+            return "; ".join(str(r) for r in reasons) or name
+    return None
 
 
 def host_stats(stats_event: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

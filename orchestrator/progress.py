@@ -17,7 +17,7 @@ from orchestrator.plan import Plan
 from orchestrator.scheduler import PhaseResult
 
 _STYLE = {
-    "pending": "dim", "running": "bold cyan", "succeeded": "green", "failed": "bold red", "skipped": "yellow",
+    "pending": "dim", "running": "bold cyan", "succeeded": "green", "degraded": "yellow", "failed": "bold red", "skipped": "yellow",
     "not_available": "dim yellow", "not_selected": "dim", "cancelled": "magenta",
 }
 

@@ -10,6 +10,7 @@ from typing import Callable
 from orchestrator.plan import Phase, Plan
 
 SUCCEEDED = "succeeded"
+DEGRADED = "degraded"  # done, with a fallback the user should know about; dependents go on
 FAILED = "failed"
 SKIPPED = "skipped"
 NOT_AVAILABLE = "not_available"

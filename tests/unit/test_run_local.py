@@ -30,6 +30,11 @@ PLAYBOOK = """\
     - name: Print a secret by mistake.
       ansible.builtin.debug: {msg: "the key is {{ vault_demo_key }}"}
       when: vault_demo_key is defined
+    - name: Fall back, as a role does when it serves a self-signed certificate.
+      ansible.builtin.set_fact:
+        demo_degraded: true
+        demo_degraded_reasons: ["example.com: self-signed certificate (ACME failed)"]
+      when: degrade_me | default(false)
     - name: Fail on purpose.
       ansible.builtin.command: sh -c 'echo disk is on fire >&2; exit 3'
       when: fail_me | default(false)
@@ -172,3 +177,12 @@ def test_vault_secrets_never_reach_the_log_or_the_artifacts(home, inv, monkeypat
     assert leaks == []
     events = aidevops(home, "runs", "events", "--inventory", str(inv), "--json").stdout
     assert "the key is ********" in events and "Sup3rSecretKey" not in events
+
+
+def test_a_role_that_falls_back_makes_the_run_degraded(home, inv):
+    write(inv / "group_vars/all/test.yml", "degrade_me: true\n")
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
+    assert r.returncode == 3, r.stdout + r.stderr
+    phase = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)["phases"][0]
+    assert phase["status"] == "degraded"
+    assert phase["reason"] == "local-1: example.com: self-signed certificate (ACME failed)"
