@@ -18,9 +18,10 @@ $(BIN)/aidevops: pyproject.toml
 
 setup: $(BIN)/aidevops
 
+# Exit 3 (degraded) is accepted: the validator and report agents are not built yet, and the run says so.
 demo: setup
 	$(AIDEVOPS) sandbox up --inventory $(INVENTORY)
-	$(AIDEVOPS) run --inventory $(INVENTORY) --only base_server
+	$(AIDEVOPS) run --inventory $(INVENTORY) --plain; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
 test: setup test-unit test-integration test-molecule
 

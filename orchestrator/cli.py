@@ -178,7 +178,9 @@ prefix_option = click.option("--prefix", default="aidevops-sandbox", show_defaul
 @sandbox_inventory
 @prefix_option
 def sandbox_up(hosts, os_name, no_services, inventory, prefix):
-    """Start (or keep) the sandbox hosts, its ACME CA and DNS server, and write their inventory."""
+    """Start (or keep) the sandbox hosts, its ACME CA and DNS server, and write their inventory.
+
+    When the request asks for n8n, its images are built locally once (no registry here) and archived."""
     from orchestrator.render import print_sandbox
     from orchestrator.sandbox import Sandbox
 

@@ -52,8 +52,33 @@ def print_outcome(outcome, request, plan) -> None:
         took = f" {r.duration:.1f}s" if r.duration is not None else ""
         why = f" - {r.reason}" if r.reason else ""
         console.print(f"  {r.phase:<12} {_status(r.status)}{took}{why}")
+    print_urls(outcome, request)
     inv = request.inventory
     console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {inv}", style="dim")
+
+
+def print_urls(outcome, request) -> None:
+    """The services that are up behind the proxy, and how to reach them from here on a sandbox."""
+    done = {"succeeded", "degraded"}
+    if outcome.results.get("nginx_proxy") is None or outcome.results["nginx_proxy"].status not in done:
+        return
+    names = [request.hostnames[s] for s in request.services if outcome.results.get(s) and
+             outcome.results[s].status in done]
+    if "supabase" in request.services and names and request.hostnames["supabase"] in names:
+        names.append(request.hostnames["studio"])
+    if not names:
+        return
+    console.print("[bold]Services[/]")
+    for name in names:
+        console.print(f"  https://{name}/", markup=False)
+    sandbox = [h for h in request.hosts if (h.vars.get("aidevops_published_ports") or {}).get("https")]
+    if sandbox:
+        port = sandbox[0].vars["aidevops_published_ports"]["https"]
+        root = request.inventory / ".aidevops/sandbox/pebble-root.pem"
+        console.print(f"  from this machine (sandbox, published port {port}):", style="dim")
+        for name in names:
+            console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",
+                          markup=False)
 
 
 def print_runs(records) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import paths, vault
+
+
+MARKER = "AIDEVOPS_PHASE"
+
+
+def kill_leftovers(marker: str) -> int:
+    """SIGKILL every process whose environment carries MARKER=marker; how many there were."""
+    needle = f"{MARKER}={marker}".encode()
+    killed = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (proc / "environ").read_bytes().split(b"\0"):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError):
+            continue  # gone already, or not ours to read
+    return killed
 
 
 @dataclass
@@ -64,13 +82,17 @@ def run_playbook(
         return True  # keep writing job_events/: `aidevops runs events` reads them later
 
     started = time.monotonic()
+    # A marker in the environment of everything this phase starts: ansible-runner's cancel kills
+    # ansible-playbook's process group, but its forked workers can outlive it.
+    marker = f"{private_data_dir.resolve()}:{os.getpid()}"
+    env = {**runner_env(inventory), MARKER: marker}
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
         project_dir=str(paths.playbooks_dir()),
         playbook=playbook,
         inventory=str(inventory),
         ident=phase,
-        envvars=runner_env(inventory),
+        envvars=env,
         extravars=extravars or {},
         limit=limit,
         cmdline="--check --diff" if check else None,
@@ -79,6 +101,8 @@ def run_playbook(
         quiet=True,
         settings={"suppress_ansible_output": True},
     )
+    if r.status in ("canceled", "timeout"):
+        kill_leftovers(marker)
     return PhaseRun(
         status=r.status, rc=r.rc, artifact_dir=Path(r.config.artifact_dir), stats=r.stats or {},
         duration=time.monotonic() - started,

@@ -62,16 +62,21 @@ class Sandbox:
 
         return SandboxServices(self.network, self.prefix, self.domain(), self.state_dir / "sandbox")
 
+    def _request(self) -> dict:
+        """The inventory's deployment request, loosely read (`aidevops run` validates it properly)."""
+        path = self.inventory / "group_vars/all/aidevops.yml"
+        try:
+            data = yaml.safe_load(path.read_text()) if path.exists() else None
+            return data["aidevops"] if isinstance(data["aidevops"], dict) else {}
+        except (yaml.YAMLError, KeyError, TypeError):
+            return {}
+
     def domain(self) -> str:
         """The request's domain, for which the sandbox DNS server is authoritative."""
-        request = self.inventory / "group_vars/all/aidevops.yml"
-        try:
-            data = yaml.safe_load(request.read_text()) if request.exists() else None
-            return str(data["aidevops"]["domain"]).lower()
-        except (yaml.YAMLError, KeyError, TypeError):
-            return "sandbox.test"
+        return str(self._request().get("domain") or "sandbox.test").lower()
 
-    def up(self, hosts: int = 1, os_name: str = "debian13", services: bool = True, log=print) -> list[SandboxHost]:
+    def up(self, hosts: int = 1, os_name: str = "debian13", services: bool = True, images: bool = True,
+           log=print) -> list[SandboxHost]:
         if not 1 <= hosts <= 9:
             raise BadInput(f"--hosts {hosts} is out of range", hint="use 1 to 9")
         release(os_name)
@@ -99,6 +104,11 @@ class Sandbox:
             answer = self.services().up(log=log)
             extra = {**self.services().inventory_vars(answer),
                      "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
+        if images and "n8n" in (self._request().get("services") or []):
+            # No registry here: the n8n role loads these archives onto the hosts, as on an air-gapped server.
+            from orchestrator.sandbox.images import ensure_all
+
+            ensure_all(log=log)
         self._write_inventory(current, extra)
         return current
 

@@ -22,7 +22,8 @@ def sandbox_inventory(tmp_path_factory):
     box = Sandbox(inv, prefix=PREFIX)
     box.down(log=lambda m: None)  # leftovers of an interrupted session
     # No ACME CA or DNS server: base_server needs neither (the e2e tests start them).
-    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False, log=print)
+    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False,
+                   images=False, log=print)
     yield inv, box, hosts[0]
     box.down(log=lambda m: None)
 

@@ -152,6 +152,9 @@ def test_ctrl_c_cancels_cleanly_and_records_a_cancelled_run(home, inv):
     shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
     assert shown["run"]["status"] == "cancelled" and shown["run"]["exit_code"] == 130
     assert shown["phases"][0]["status"] == "cancelled"
+    # Nothing of the phase is left running: not ansible-playbook, not its workers, not the task's command.
+    leftovers = [p for p in Path("/proc").glob("[0-9]*") if _environ_mentions(p, str(inv))]
+    assert leftovers == []
 
 
 def test_check_mode_changes_nothing_and_is_recorded_as_such(home, inv):
@@ -186,3 +189,10 @@ def test_a_role_that_falls_back_makes_the_run_degraded(home, inv):
     phase = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)["phases"][0]
     assert phase["status"] == "degraded"
     assert phase["reason"] == "local-1: example.com: self-signed certificate (ACME failed)"
+
+
+def _environ_mentions(proc: Path, text: str) -> bool:
+    try:
+        return text.encode() in (proc / "environ").read_bytes()
+    except OSError:
+        return False
