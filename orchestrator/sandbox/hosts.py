@@ -11,6 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -18,6 +19,9 @@ from orchestrator import vault
 from orchestrator.errors import BadInput, EnvironmentProblem
 from orchestrator.sandbox import docker as d
 from orchestrator.sandbox.image import ensure_image, release
+
+if TYPE_CHECKING:
+    from orchestrator.sandbox.services import SandboxServices
 
 LABEL = "org.aidevops.sandbox"
 
