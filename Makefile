@@ -5,9 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
-MOLECULE_SCENARIOS ?= base_server dns
+MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n
 
-.PHONY: setup demo test test-unit test-integration test-molecule lint docs sandbox-down clean
+.PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
 
 $(BIN)/aidevops: pyproject.toml
 	bash scripts/install-system-deps.sh
@@ -23,7 +23,7 @@ demo: setup
 	$(AIDEVOPS) sandbox up --inventory $(INVENTORY)
 	$(AIDEVOPS) run --inventory $(INVENTORY) --plain; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
-test: setup test-unit test-integration test-molecule
+test: setup test-unit test-integration test-e2e test-molecule
 
 test-unit: setup
 	$(BIN)/python -m orchestrator.roledocs --check roles/*
@@ -32,6 +32,10 @@ test-unit: setup
 test-integration: setup
 	$(AIDEVOPS) sandbox image
 	$(BIN)/pytest -q tests/integration
+
+test-e2e: setup
+	$(AIDEVOPS) sandbox image
+	$(BIN)/pytest -q tests/e2e
 
 test-molecule: setup
 	$(AIDEVOPS) sandbox image
