@@ -6,7 +6,7 @@ import queue
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -95,14 +95,17 @@ class Deployment:
         ev = parse(phase, raw)
         if ev is None:
             return
+        if ev.message or ev.degraded:  # task output may hold a secret: the terminal must not show it either
+            ev = replace(ev, message=self.redactor.text(ev.message) if ev.message else None,
+                         degraded=self.redactor.text(ev.degraded) if ev.degraded else None)
         self.progress.task_event(ev)
         if ev.degraded:
-            self._degraded.setdefault(phase, []).append(f"{ev.host}: {self.redactor.text(ev.degraded)}")
+            self._degraded.setdefault(phase, []).append(f"{ev.host}: {ev.degraded}")
             self.log.log("warning", phase, f"{ev.host}: degraded: {ev.degraded}", **ev.as_dict())
         if ev.is_failure:
             self._failures.setdefault(phase, []).append(ev)
             self.store.record_failure(self.run_id, phase, ev.host, ev.task, ev.action, ev.task_path,
-                                      self.redactor.text(ev.message or ""))
+                                      ev.message or "")
             self.log.log("error", phase, f"{ev.host}: {ev.task} {ev.kind.value}", **ev.as_dict())
         elif ev.kind.value in ("changed", "task_start", "play_start", "stats"):
             self.log.log("info", phase, f"{ev.kind.value}: {ev.task or ''}".strip(), **ev.as_dict())

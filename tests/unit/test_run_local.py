@@ -36,7 +36,7 @@ PLAYBOOK = """\
         demo_degraded_reasons: ["example.com: self-signed certificate (ACME failed)"]
       when: degrade_me | default(false)
     - name: Fail on purpose.
-      ansible.builtin.command: sh -c 'echo disk is on fire >&2; exit 3'
+      ansible.builtin.command: sh -c 'echo disk is on fire {{ vault_demo_key | default("") }} >&2; exit 3'
       when: fail_me | default(false)
 """
 
@@ -173,8 +173,10 @@ def test_vault_secrets_never_reach_the_log_or_the_artifacts(home, inv, monkeypat
     monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
     pw = vault.ensure_password_file(inv)
     encrypt(write(inv / "group_vars/all/vault.yml", "vault_demo_key: Sup3rSecretKey-0042\n"), pw)
-    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server")
-    assert r.returncode == 0, r.stdout + r.stderr
+    write(inv / "group_vars/all/test.yml", "fail_me: true\n")  # and the failing task prints it to stderr
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--plain")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "disk is on fire ********" in r.stdout and "Sup3rSecretKey" not in r.stdout + r.stderr
     state = inv / ".aidevops"
     leaks = [p for p in state.rglob("*") if p.is_file() and b"Sup3rSecretKey-0042" in p.read_bytes()]
     assert leaks == []
