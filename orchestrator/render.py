@@ -62,8 +62,9 @@ def print_urls(outcome, request) -> None:
     done = {"succeeded", "degraded"}
     if outcome.results.get("nginx_proxy") is None or outcome.results["nginx_proxy"].status not in done:
         return
+    # A service left out by --only counts as deployed earlier.
     names = [request.hostnames[s] for s in request.services if outcome.results.get(s) and
-             outcome.results[s].status in done]
+             outcome.results[s].status in done | {"not_selected"}]
     if "supabase" in request.services and names and request.hostnames["supabase"] in names:
         names.append(request.hostnames["studio"])
     if not names:
@@ -78,7 +79,7 @@ def print_urls(outcome, request) -> None:
         console.print(f"  from this machine (sandbox, published port {port}):", style="dim")
         for name in names:
             console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",
-                          markup=False)
+                          markup=False, soft_wrap=True)  # a command to copy: never wrapped
 
 
 def print_runs(records) -> None:
