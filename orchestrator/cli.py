@@ -80,7 +80,8 @@ def run(inventory, strategy, only, check, plain):
 
     request, the_plan = _load(inventory, strategy, only)
     print_plan(request, the_plan)
-    deployment = Deployment(request, the_plan, live=False if plain else None, check=check)
+    command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
+    deployment = Deployment(request, the_plan, live=False if plain else None, check=check, command=command)
     outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)

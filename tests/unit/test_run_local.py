@@ -161,7 +161,7 @@ def test_check_mode_changes_nothing_and_is_recorded_as_such(home, inv):
     r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--check")
     assert r.returncode == 0, r.stdout + r.stderr
     shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
-    assert shown["run"]["command"] == "run --check"
+    assert shown["run"]["command"] == "run --only base_server --check"
     stats = shown["host_stats"][0]
     assert stats["changed"] == 0 and stats["skipped"] >= 1  # the command task does not run in check mode
 
