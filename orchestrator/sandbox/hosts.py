@@ -105,8 +105,9 @@ class Sandbox:
         if services:
             # An ACME CA (pebble) and an authoritative DNS server (BIND) beside the hosts, so that
             # certificates are really issued and records really made; their settings go to hosts.yml.
-            answer = self.services().up(log=log)
-            extra = {**self.services().inventory_vars(answer),
+            services = self.services()
+            answer = services.up(log=log)
+            extra = {**services.inventory_vars(answer),
                      "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
         if images and "n8n" in (self._request().get("services") or []):
             # No registry here: the n8n role loads these archives onto the hosts, as on an air-gapped server.
