@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import queue
 import secrets
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrator import errors, paths, vault
+from orchestrator.agents.context import AgentResult, PhaseContext
 from orchestrator.artifacts import scrub
 from orchestrator.events import TaskEvent, host_stats, parse
 from orchestrator.plan import Phase, Plan
@@ -74,6 +76,7 @@ class Deployment:
         self._events: queue.Queue = queue.Queue()
         self._failures: dict[str, list[TaskEvent]] = {}
         self._degraded: dict[str, list[str]] = {}
+        self._results: dict[str, PhaseResult] = {}  # finished phases, for controller-side agents
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -118,11 +121,15 @@ class Deployment:
     # -- phases ----------------------------------------------------------------------------------
 
     def _execute(self, phase: Phase) -> PhaseResult:
+        if phase.agent.entry:
+            return self._execute_controller_agent(phase)
         started_at, t0 = now(), time.monotonic()
+        # Phases that failed so far: the proxy leaves out a service whose deployment failed.
+        failed = sorted(p for p, r in self._results.items() if r.status in (FAILED, SKIPPED, NOT_AVAILABLE))
         run = run_playbook(
             phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
             private_data_dir=self.run_dir / phase.id, events=self._events, cancel=self.cancel,
-            extravars={"aidevops_run_id": self.run_id}, check=self.check,
+            extravars={"aidevops_run_id": self.run_id, "aidevops_failed_phases": failed}, check=self.check,
         )
         self._flush_events()
         # Tasks without no_log may print a secret: no artifact keeps one in clear text.
@@ -145,13 +152,56 @@ class Deployment:
         return PhaseResult(phase.id, status, self.redactor.text(reason), started_at, now(),
                            time.monotonic() - t0, run.rc, str(run.artifact_dir))
 
+    def _execute_controller_agent(self, phase: Phase) -> PhaseResult:
+        """Validator and report run here, in the orchestrator's process, not through ansible-runner."""
+        started_at, t0 = now(), time.monotonic()
+        module, _, func = phase.agent.entry.partition(":")
+        phase_dir = self.run_dir / phase.id
+        phase_dir.mkdir(parents=True, exist_ok=True)
+        ctx = PhaseContext(
+            run_id=self.run_id, phase=phase.id, request=self.request, run_dir=self.run_dir, phase_dir=phase_dir,
+            store=self.store, log=self.log, redactor=self.redactor, results=dict(self._results),
+            cancel=self.cancel, check=self.check,
+            note=lambda message: self.progress.note(phase.id, self.redactor.text(message)),
+        )
+        try:
+            result: AgentResult = getattr(importlib.import_module(module), func)(ctx)
+        except errors.AidevopsError as exc:  # an expected problem, worded for the user
+            result = AgentResult(FAILED, str(exc))
+        status = CANCELLED if self.cancel.is_set() and result.status == FAILED else result.status
+        return PhaseResult(phase.id, status, self.redactor.text(result.reason), started_at, now(),
+                           time.monotonic() - t0, None, str(phase_dir))
+
+    def _execute_controller_agent(self, phase: Phase) -> PhaseResult:
+        """Validator and report run here, in the orchestrator's process, not through ansible-runner."""
+        started_at, t0 = now(), time.monotonic()
+        module, _, func = phase.agent.entry.partition(":")
+        phase_dir = self.run_dir / phase.id
+        phase_dir.mkdir(parents=True, exist_ok=True)
+        ctx = PhaseContext(
+            run_id=self.run_id, phase=phase.id, request=self.request, run_dir=self.run_dir, phase_dir=phase_dir,
+            store=self.store, log=self.log, redactor=self.redactor, results=dict(self._results),
+            cancel=self.cancel, check=self.check,
+            note=lambda message: self.progress.note(phase.id, self.redactor.text(message)),
+        )
+        try:
+            result: AgentResult = getattr(importlib.import_module(module), func)(ctx)
+        except errors.AidevopsError as exc:  # an expected problem, worded for the user
+            result = AgentResult(FAILED, str(exc))
+        status = CANCELLED if self.cancel.is_set() and result.status == FAILED else result.status
+        return PhaseResult(phase.id, status, self.redactor.text(result.reason), started_at, now(),
+                           time.monotonic() - t0, None, str(phase_dir))
+
     def _on_start(self, phase: Phase) -> None:
-        self.store.record_phase(self.run_id, phase.id, "running", started_at=now(),
-                                artifact_dir=str(self.run_dir / phase.id / "artifacts" / phase.id))
+        artifacts = self.run_dir / phase.id
+        if not phase.agent.entry:
+            artifacts = artifacts / "artifacts" / phase.id
+        self.store.record_phase(self.run_id, phase.id, "running", started_at=now(), artifact_dir=str(artifacts))
         self.progress.phase_started(phase.id)
-        self.log.log("info", phase.id, "phase started", playbook=phase.agent.playbook)
+        self.log.log("info", phase.id, "phase started", playbook=phase.agent.playbook, entry=phase.agent.entry)
 
     def _on_result(self, r: PhaseResult) -> None:
+        self._results[r.phase] = r
         self.store.record_phase(self.run_id, r.phase, r.status, r.reason, r.started_at, r.ended_at,
                                 r.duration, r.rc, r.artifact_dir)
         self.progress.phase_finished(r)

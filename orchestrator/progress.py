@@ -90,6 +90,16 @@ class Progress:
             self._line(f"[{ev.phase}] {ev.host}: {ev.kind.value}: {ev.task}{detail}")
         self._refresh()
 
+    def note(self, phase_id: str, message: str) -> None:
+        """A step of a controller-side phase (validator, report): shown like a running task."""
+        with self._lock:
+            v = self.views.get(phase_id)
+            if v is None:
+                return
+            v.task = message
+        self._line(f"[{phase_id}] {message}")
+        self._refresh()
+
     def _refresh(self) -> None:
         if self._live:
             self._live.update(self._table())

@@ -56,7 +56,11 @@ class Scheduler:
             return PhaseResult(phase.id, NOT_AVAILABLE, phase.reason)
         if phase.agent.always:
             return None
-        blockers = [d for d in phase.depends_on if d in results and results[d].status in BLOCKING]
+        blocked = [d for d in phase.depends_on if d in results and results[d].status in BLOCKING]
+        tolerated = [d for d in phase.depends_on if d in phase.agent.tolerates]
+        blockers = [d for d in blocked if d not in tolerated]
+        if tolerated and all(d in blocked for d in tolerated):
+            blockers = blocked  # none of the tolerated ones came through: nothing to work on
         if blockers:
             why = ", ".join(f"{d} {results[d].status.replace('_', ' ')}" for d in blockers)
             return PhaseResult(phase.id, SKIPPED, f"needs {why}")

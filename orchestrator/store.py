@@ -1,4 +1,5 @@
-"""The run store: every run, its phases, per-host counts, failed tasks and where the artifacts are.
+"""The run store: every run, its phases, per-host counts, failed tasks and where the artifacts are;
+the validator's findings and figures, and the AI layer's decisions.
 
 SQLite in the state folder beside the inventory. One connection guarded by a lock, since phases
 finish on worker threads.
@@ -64,7 +65,68 @@ CREATE TABLE IF NOT EXISTS failures (
   at TEXT
 );
 CREATE INDEX IF NOT EXISTS failures_run ON failures(run_id);
+-- One validation check on one host or endpoint: status passed|failed|error|skipped,
+-- severity critical|high|medium|low|info; evidence is what was seen (redacted text).
+CREATE TABLE IF NOT EXISTS findings (
+  run_id TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  agent TEXT,
+  check_id TEXT NOT NULL,
+  host TEXT,
+  status TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  title TEXT,
+  evidence TEXT,
+  at TEXT
+);
+CREATE INDEX IF NOT EXISTS findings_run ON findings(run_id);
+-- A measured figure (Lynis hardening index, ssh-audit failures, TLS grade, response time, free memory)
+-- and the threshold it is compared with; passed is NULL when there is no threshold.
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  name TEXT NOT NULL,
+  target TEXT,
+  value REAL,
+  text_value TEXT,
+  unit TEXT,
+  threshold REAL,
+  passed INTEGER,
+  detail TEXT,
+  at TEXT
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id);
+-- One AI decision: what was asked (hash and size of the redacted prompt, never the prompt's secrets),
+-- what came back, whether it was valid, what was used, and its cost.
+CREATE TABLE IF NOT EXISTS decisions (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  decision_type TEXT NOT NULL,
+  agent_id TEXT,
+  provider TEXT,
+  model TEXT,
+  prompt_sha256 TEXT,
+  prompt_chars INTEGER,
+  raw_answer TEXT,
+  validation TEXT,
+  decision TEXT,
+  fallback_reason TEXT,
+  tokens_in INTEGER,
+  tokens_out INTEGER,
+  cache_read INTEGER,
+  cache_write INTEGER,
+  latency REAL,
+  request_id TEXT,
+  cached INTEGER,
+  at TEXT,
+  PRIMARY KEY (run_id, seq)
+);
 """
+
+# Columns a caller may set through record_decision; the rest are filled here.
+DECISION_FIELDS = ("decision_type", "agent_id", "provider", "model", "prompt_sha256", "prompt_chars", "raw_answer",
+                   "validation", "decision", "fallback_reason", "tokens_in", "tokens_out", "cache_read",
+                   "cache_write", "latency", "request_id", "cached")
 
 
 def now() -> str:
@@ -149,6 +211,32 @@ class RunStore:
             (run_id, phase, host, task, action, task_path, message, now()),
         )
 
+    def record_finding(self, run_id: str, phase: str, check_id: str, host: str | None, status: str,
+                       severity: str, title: str = "", evidence: str = "", agent: str | None = None) -> None:
+        self._exec("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, phase, agent, check_id, host, status, severity, title, evidence, now()))
+
+    def record_metric(self, run_id: str, phase: str, name: str, target: str | None, value: float | None,
+                      unit: str = "", threshold: float | None = None, passed: bool | None = None,
+                      detail: str = "", text_value: str | None = None) -> None:
+        self._exec("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, phase, name, target, value, text_value, unit, threshold,
+                    None if passed is None else int(passed), detail, now()))
+
+    def record_decision(self, run_id: str, **fields: Any) -> int:
+        """Append one decision; dict/list values (decision, validation) are stored as JSON. Returns its seq."""
+        unknown = set(fields) - set(DECISION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown decision fields: {sorted(unknown)}")
+        values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        with self._lock:
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM decisions WHERE run_id = ?",
+                                   (run_id,)).fetchone()[0]
+            cols = ["run_id", "seq", "at", *values]
+            self._db.execute(f"INSERT INTO decisions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                             (run_id, seq, now(), *values.values()))
+        return seq
+
     # -- reading ---------------------------------------------------------------------------------
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
@@ -179,6 +267,37 @@ class RunStore:
 
     def failures(self, run_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self._exec("SELECT * FROM failures WHERE run_id = ? ORDER BY rowid", (run_id,))]
+
+    def findings(self, run_id: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._exec("SELECT * FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,))]
+
+    def metrics(self, run_id: str) -> list[dict[str, Any]]:
+        rows = [dict(r) for r in self._exec("SELECT * FROM metrics WHERE run_id = ? ORDER BY rowid", (run_id,))]
+        for m in rows:
+            m["passed"] = None if m["passed"] is None else bool(m["passed"])
+        return rows
+
+    def decisions(self, run_id: str) -> list[dict[str, Any]]:
+        rows = [dict(r) for r in self._exec("SELECT * FROM decisions WHERE run_id = ? ORDER BY seq", (run_id,))]
+        for d in rows:
+            for key in ("decision", "validation"):
+                if d[key] and d[key][:1] in "[{":
+                    d[key] = json.loads(d[key])
+            d["cached"] = bool(d["cached"])
+        return rows
+
+    def history(self, inventory: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Past runs on this inventory, newest first, each with its phases' statuses and failed tasks."""
+        runs = self._exec("SELECT id, command, strategy, status, started_at, duration FROM runs"
+                          " WHERE inventory = ? ORDER BY started_at DESC LIMIT ?", (inventory, limit))
+        out = []
+        for r in runs:
+            item = dict(r)
+            item["phases"] = {p["phase"]: p["status"] for p in self.phases(r["id"])}
+            item["failures"] = [{k: f[k] for k in ("phase", "host", "task", "action", "message")}
+                                for f in self.failures(r["id"])]
+            out.append(item)
+        return out
 
     @staticmethod
     def _run(row: sqlite3.Row) -> RunRecord:

@@ -1,11 +1,14 @@
 """What each agent does, what it needs before it, and whether it is built yet.
 
 A host-side agent is an Ansible role driven through its playbook in playbooks/; it is available when that
-playbook exists. Agents not built yet are planned and shown as "not available", never run or faked.
+playbook exists. A controller-side agent (validator, report) is a Python function `run(ctx) -> AgentResult`
+named by `entry`; it is available when its module exists. Agents not built yet are planned and shown as
+"not available", never run or faked.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 from orchestrator.paths import playbooks_dir
@@ -17,11 +20,22 @@ class AgentSpec:
     title: str
     after: tuple[str, ...]  # agents that must finish first, when they are part of the plan
     playbook: str | None = None  # host-side agents run this playbook
+    entry: str | None = None  # controller-side agents: "package.module:function", called with a PhaseContext
+    tolerates: tuple[str, ...] = ()  # of `after`: run even if these failed, as long as one of them did not
     service: str | None = None  # planned only when the request asks for this service
     needs_dns: bool = False  # planned only when the request names a DNS provider
     always: bool = False  # runs whatever happened before it (the report)
 
     def available(self) -> tuple[bool, str]:
+        if self.entry is not None:
+            module = self.entry.split(":")[0]
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except ModuleNotFoundError:  # its package is missing too
+                found = False
+            if not found:
+                return False, f"agent not built yet (no module {module})"
+            return True, ""
         if self.playbook is None:
             return False, "agent not built yet"
         path = playbooks_dir() / self.playbook
@@ -38,11 +52,15 @@ AGENTS: dict[str, AgentSpec] = {
         AgentSpec("n8n", "n8n deployment", after=("base_server",), playbook="n8n.yml", service="n8n"),
         AgentSpec("supabase", "Supabase deployment", after=("base_server",), playbook="supabase.yml",
                   service="supabase"),
+        # The proxy serves whichever services were deployed: one failed service must not take the other down.
         AgentSpec("nginx_proxy", "nginx reverse proxy and TLS", after=("base_server", "dns", "n8n", "supabase"),
-                  playbook="nginx_proxy.yml"),
+                  playbook="nginx_proxy.yml", tolerates=("n8n", "supabase")),
+        # Validation checks whatever is there, so a partly failed run still says what works.
         AgentSpec("validator", "System validation",
-                  after=("base_server", "dns", "n8n", "supabase", "nginx_proxy")),
-        AgentSpec("report", "Final report", after=("validator",), always=True),
+                  after=("base_server", "dns", "n8n", "supabase", "nginx_proxy"),
+                  entry="orchestrator.validation.agent:run", always=True),
+        AgentSpec("report", "Final report", after=("validator",), entry="orchestrator.report.agent:run",
+                  always=True),
     )
 }
 

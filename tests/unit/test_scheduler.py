@@ -3,19 +3,21 @@
 import threading
 import time
 
-from orchestrator.agents.registry import AgentSpec
+from dataclasses import replace
+
+from orchestrator.agents.registry import AGENTS
 from orchestrator.plan import Phase, Plan
 from orchestrator.scheduler import PhaseResult, Scheduler
 
 
-def make_plan(strategy="hybrid", unavailable=(), always=("report",), only=None, max_parallel=2):
+def make_plan(strategy="hybrid", unavailable=(), always=("validator", "report"), only=None, max_parallel=2):
     graph = {
         "base_server": (), "dns": (), "n8n": ("base_server",), "supabase": ("base_server",),
         "nginx_proxy": ("base_server", "dns", "n8n", "supabase"),
         "validator": ("base_server", "dns", "n8n", "supabase", "nginx_proxy"), "report": ("validator",),
     }
     phases = [
-        Phase(pid, AgentSpec(pid, pid, deps, playbook=f"{pid}.yml", always=pid in always), deps,
+        Phase(pid, replace(AGENTS[pid], after=deps, playbook=f"{pid}.yml", entry=None, always=pid in always), deps,
               available=pid not in unavailable, reason="agent not built yet" if pid in unavailable else "",
               selected=only is None or pid in only)
         for pid, deps in graph.items()
@@ -80,23 +82,38 @@ def test_parallel_is_not_limited_to_two():
 
 
 def test_a_failed_phase_stops_its_dependents_and_independent_phases_go_on():
-    rec = Recorder(fail={"n8n"})
+    rec = Recorder(fail={"base_server"})
     results = Scheduler(make_plan(), rec).run()
     status = {k: v.status for k, v in results.items()}
-    assert status["n8n"] == "failed"
-    assert status["supabase"] == "succeeded" and status["dns"] == "succeeded"
-    assert status["nginx_proxy"] == "skipped" and "n8n failed" in results["nginx_proxy"].reason
-    assert status["validator"] == "skipped"
-    assert status["report"] == "succeeded"  # the report runs whatever happened before it
+    assert status["base_server"] == "failed" and status["dns"] == "succeeded"
+    assert status["n8n"] == "skipped" and "base_server failed" in results["n8n"].reason
+    assert status["nginx_proxy"] == "skipped"
+    # Validation and the report look at whatever is there, so the user learns what works.
+    assert status["validator"] == "succeeded" and status["report"] == "succeeded"
+
+
+def test_the_proxy_serves_the_services_that_came_through():
+    rec = Recorder(fail={"supabase"})
+    results = Scheduler(make_plan(), rec).run()
+    assert results["supabase"].status == "failed"
+    assert results["n8n"].status == "succeeded" and results["nginx_proxy"].status == "succeeded"
+    assert rec.spans["nginx_proxy"][0] >= rec.spans["supabase"][1]  # it still waits for the failed one
+
+
+def test_the_proxy_is_skipped_when_no_service_came_through():
+    rec = Recorder(fail={"n8n", "supabase"})
+    results = Scheduler(make_plan(), rec).run()
+    assert results["nginx_proxy"].status == "skipped"
+    assert "n8n failed" in results["nginx_proxy"].reason and "supabase failed" in results["nginx_proxy"].reason
 
 
 def test_unavailable_agents_are_never_run_and_block_their_dependents():
     rec = Recorder()
-    results = Scheduler(make_plan(unavailable={"n8n", "report"}), rec).run()
-    assert "n8n" not in rec.spans and "report" not in rec.spans
-    assert results["n8n"].status == "not_available"
+    results = Scheduler(make_plan(unavailable={"base_server", "report"}), rec).run()
+    assert "base_server" not in rec.spans and "report" not in rec.spans
+    assert results["base_server"].status == "not_available"
     assert results["report"].status == "not_available"
-    assert results["nginx_proxy"].status == "skipped" and "n8n not available" in results["nginx_proxy"].reason
+    assert results["n8n"].status == "skipped" and "base_server not available" in results["n8n"].reason
 
 
 def test_phases_left_out_by_only_count_as_done():

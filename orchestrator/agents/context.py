@@ -1,0 +1,42 @@
+"""What a controller-side agent (validator, report) gets from the run, and what it gives back.
+
+Such an agent is a function `run(ctx: PhaseContext) -> AgentResult` named by its AgentSpec.entry. It
+reads the request and the results so far, writes what it finds to the run store (findings, metrics) and
+its files under ctx.phase_dir, logs through ctx.log, and passes every text it shows through ctx.redactor.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from orchestrator.redact import Redactor
+    from orchestrator.request import DeploymentRequest
+    from orchestrator.runlog import RunLog
+    from orchestrator.scheduler import PhaseResult
+    from orchestrator.store import RunStore
+
+
+@dataclass
+class PhaseContext:
+    run_id: str
+    phase: str
+    request: DeploymentRequest
+    run_dir: Path  # the run's folder under the state dir
+    phase_dir: Path  # this phase's own folder (created), beside the playbook phases' artifacts
+    store: RunStore
+    log: RunLog
+    redactor: Redactor
+    results: dict[str, PhaseResult]  # phases finished before this one started
+    cancel: threading.Event
+    check: bool = False
+    note: Callable[[str], None] = lambda message: None  # one line of live progress
+
+
+@dataclass
+class AgentResult:
+    status: str  # succeeded, degraded or failed (see orchestrator.scheduler)
+    reason: str = ""  # one line: why degraded or failed, or a summary
