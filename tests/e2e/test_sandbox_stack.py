@@ -8,7 +8,6 @@ a websocket upgrade, the DNS record. A second run changes nothing and rotates no
 import base64
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -21,32 +20,13 @@ import dns.query
 import pytest
 import yaml
 
-from orchestrator.sandbox import Sandbox
 from tests.conftest import ROOT
+from tests.e2e.conftest import DOMAIN, aidevops
 
 pytestmark = pytest.mark.integration
-PREFIX = "aidevops-e2e"
-DOMAIN = "sandbox.test"
 N8N = f"n8n.{DOMAIN}"
 PHASES = ("base_server", "dns", "n8n", "nginx_proxy")
 TIMINGS: dict[str, float] = {}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    inv = tmp_path_factory.mktemp("e2e") / "inventory"
-    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars",
-                    ignore=shutil.ignore_patterns("vault_*.yml"))
-    box = Sandbox(inv, prefix=PREFIX)
-    box.down(log=lambda m: None)
-    host = box.up(hosts=1, services=True, log=print)[0]
-    yield inv, box, host
-    box.down(log=lambda m: None)
-
-
-def aidevops(*args, timeout=3000):
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
 
 
 def shown(inv) -> dict:
@@ -86,13 +66,10 @@ def status(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
 
-def test_first_run_deploys_the_stack(stack, capsys):
+def test_first_run_deploys_the_stack(stack, first_run):
     inv, box, host = stack
-    t0 = time.monotonic()
-    r = aidevops("run", "--inventory", str(inv), "--plain")
-    TIMINGS["first run"] = time.monotonic() - t0
-    # Exit 3 while the validator and report agents are not built: the run says so, it does not hide it.
-    assert r.returncode in (0, 3), r.stdout[-6000:] + r.stderr[-2000:]
+    TIMINGS["first run"] = first_run.duration
+    assert first_run.returncode in (0, 3), first_run.stdout[-6000:] + first_run.stderr[-2000:]
     phases = {p["phase"]: p["status"] for p in shown(inv)["phases"]}
     assert all(phases[p] == "succeeded" for p in PHASES), phases
 

@@ -1,0 +1,54 @@
+"""One sandbox stack for the whole e2e session: a fresh host, then one `aidevops run` of the sandbox request.
+
+Every e2e module checks that same deployment (tests that break something put it back), so the slow
+part, deploying n8n behind nginx with a real certificate, happens once per CI run.
+"""
+
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from orchestrator.sandbox import Sandbox
+from tests.conftest import ROOT
+
+PREFIX = "aidevops-e2e"
+DOMAIN = "sandbox.test"
+
+
+def aidevops(*args, timeout=3000):
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@dataclass
+class FirstRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """(inventory, Sandbox, SandboxHost): a fresh sandbox host with its DNS server and ACME CA."""
+    inv = tmp_path_factory.mktemp("e2e") / "inventory"
+    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars",
+                    ignore=shutil.ignore_patterns("vault_*.yml"))
+    box = Sandbox(inv, prefix=PREFIX)
+    box.down(log=lambda m: None)
+    host = box.up(hosts=1, services=True, log=print)[0]
+    yield inv, box, host
+    box.down(log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def first_run(stack) -> FirstRun:
+    """The first `aidevops run` of the sandbox request on the fresh host."""
+    inv, _, _ = stack
+    t0 = time.monotonic()
+    r = aidevops("run", "--inventory", str(inv), "--plain")
+    return FirstRun(r.returncode, r.stdout, r.stderr, time.monotonic() - t0)
