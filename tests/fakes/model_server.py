@@ -81,6 +81,7 @@ class FakeModelServer:
             self.api_key = api_key
         self.handler = handler
         self.requests: list[Received] = []
+        self.handler_errors: list[Exception] = []
         self._planned: deque[Reply] = deque()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -170,7 +171,11 @@ class FakeModelServer:
         received = Received(method, path, headers, body, text, request_id=self._request_id())
         with self._lock:
             self.requests.append(received)
-        status, payload, extra = self.respond(received)
+        try:
+            status, payload, extra = self.respond(received)
+        except Exception as exc:  # noqa: BLE001  (a test's handler failed: say so, 400 is not retried)
+            self.handler_errors.append(exc)
+            status, payload, extra = self._error(received, 400, f"fake: the reply handler failed: {exc!r}")
         received.status = status
         return status, payload, extra
 
@@ -179,6 +184,9 @@ class FakeModelServer:
 
     # --- per API ---------------------------------------------------------------------------------------
     def respond(self, received: Received) -> tuple[int, dict, dict]:
+        raise NotImplementedError
+
+    def _error(self, received: Received, status: int, message: str | None = None) -> tuple[int, dict, dict]:
         raise NotImplementedError
 
     def _request_id(self) -> str:

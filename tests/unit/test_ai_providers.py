@@ -165,6 +165,25 @@ def test_anthropic_429_after_the_retries_is_rate_limited(claude):
     assert json.loads(err.raw)["error"]["type"] == "rate_limit_error"
 
 
+def test_anthropic_does_not_wait_out_a_long_retry_after(claude):
+    claude.reply(error(429, retry_after=3600), tool_call(CHOICE))
+    started = time.monotonic()
+    err = failure(anthropic_for(claude, max_retries=2))
+    assert time.monotonic() - started < 3 and len(claude.requests) == 1
+    assert err.kind == base.RATE_LIMITED and "retry after 3600 s" in err.message
+    assert claude.planned == 1  # the answer that a retry would have had
+
+
+def test_anthropic_retry_wait_bound_is_settable():
+    with FakeAnthropic() as claude:
+        claude.reply(error(529, retry_after=2))  # a retry would get "no reply planned" (400)
+        err = failure(anthropic_for(claude, max_retries=2, extra={"max_retry_wait": 1}))
+        assert err.kind == base.OVERLOADED and len(claude.requests) == 1
+        claude.reply(error(529, retry_after=0.2), tool_call(CHOICE))
+        assert ask(anthropic_for(claude, max_retries=2, extra={"max_retry_wait": 1})).data == CHOICE
+        assert [r.status for r in claude.requests] == [529, 529, 200]
+
+
 @pytest.mark.parametrize("status,kind", [(529, base.OVERLOADED), (500, base.SERVER_ERROR),
                                          (404, base.BAD_REQUEST)])
 def test_anthropic_http_errors(claude, status, kind):
@@ -372,3 +391,13 @@ def test_handler_answers_from_the_prompt():
     with FakeAnthropic(handler=handler) as claude, FakeOpenAI(handler=handler) as gpt:
         assert ask(anthropic_for(claude)).data["strategy"] == "rolling"
         assert ask(openai_for(gpt), prompt="all hosts green").data["strategy"] == "parallel"
+
+
+def test_a_failing_handler_is_reported_not_a_hang():
+    def handler(body):
+        raise KeyError("strategy")
+
+    with FakeAnthropic(handler=handler) as claude:
+        err = failure(anthropic_for(claude, max_retries=2))
+        assert err.kind == base.BAD_REQUEST and "reply handler failed" in err.message
+        assert len(claude.handler_errors) == 1 and len(claude.requests) == 1
