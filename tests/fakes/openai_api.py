@@ -62,9 +62,11 @@ class FakeOpenAI(FakeModelServer):
     name = "fake-openai"
     api_key = "sk-proj-fake-key"
 
-    def __init__(self, api_key: str | None = None, *, require_key: bool = True, handler=None):
+    def __init__(self, api_key: str | None = None, *, require_key: bool = True, arguments_as_object: bool = False,
+                 handler=None):
         super().__init__(api_key, handler=handler)
         self.require_key = require_key
+        self.arguments_as_object = arguments_as_object  # as some local servers send them
 
     @property
     def base_url(self) -> str:
@@ -104,9 +106,11 @@ class FakeOpenAI(FakeModelServer):
             name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
             name = name or ((body.get("tools") or [{}])[0].get("function") or {}).get("name", "tool")
             arguments = reply.tool_input if isinstance(reply.tool_input, str) else json.dumps(reply.tool_input)
+            if self.arguments_as_object and not isinstance(reply.tool_input, str):
+                arguments = reply.tool_input
             message["tool_calls"] = [{"id": _id("call_"), "type": "function",
                                       "function": {"name": name, "arguments": arguments}}]
-            finish, output = "tool_calls", arguments
+            finish, output = "tool_calls", json.dumps(arguments)
         elif reply.refusal is not None:
             message["refusal"] = reply.refusal
             finish, output = "stop", reply.refusal

@@ -304,6 +304,22 @@ def test_openai_json_text_answer_of_a_local_server_is_accepted(gpt):
     assert ask(provider).data == CHOICE
 
 
+def test_openai_arguments_sent_as_an_object_are_accepted():
+    with FakeOpenAI(require_key=False, arguments_as_object=True) as local:
+        local.reply(tool_call(CHOICE))
+        answer = ask(make_provider("openai", ProviderSettings(base_url=local.base_url, max_retries=0)))
+        assert answer.data == CHOICE and json.loads(answer.raw) == CHOICE
+
+
+def test_extra_body_fields_reach_the_api(claude, gpt):
+    gpt.reply(tool_call(CHOICE))
+    ask(openai_for(gpt, extra={"body": {"reasoning_effort": "low"}}))
+    assert gpt.last.body["reasoning_effort"] == "low"
+    claude.reply(tool_call(CHOICE))
+    ask(anthropic_for(claude, extra={"body": {"service_tier": "standard_only"}}))
+    assert claude.last.body["service_tier"] == "standard_only"
+
+
 def test_openai_429_with_retry_after_is_retried_then_answered(gpt):
     gpt.reply(error(429, retry_after=0.3), tool_call(CHOICE))
     started = time.monotonic()

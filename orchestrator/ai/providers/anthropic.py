@@ -84,6 +84,7 @@ class AnthropicProvider:
                 tools=[{"name": tool_name, "description": tool_description, "input_schema": schema,
                         "strict": True}],
                 tool_choice={"type": "tool", "name": tool_name},
+                extra_body=self.settings.extra.get("body") or None,  # e.g. service_tier, metadata
             )
         except TypeError as exc:  # the SDK's "Could not resolve authentication method"
             raise ProviderError(AUTH, f"{NO_KEY} ({exc})") from None

@@ -89,6 +89,7 @@ class OpenAIProvider:
                                                          "parameters": schema, "strict": True}}],
                 tool_choice={"type": "function", "function": {"name": tool_name}},
                 parallel_tool_calls=False,  # one answer; strict schemas need it off
+                extra_body=self.settings.extra.get("body") or None,  # e.g. reasoning_effort, Ollama options
                 **{self._max_tokens_param: self.settings.max_tokens},
             )
         except openai.OpenAIError as exc:
@@ -115,6 +116,8 @@ class OpenAIProvider:
         call = next((c for c in calls if c.function.name == tool_name), calls[0] if calls else None)
         if call is not None:
             raw = call.function.arguments or ""
+            if isinstance(raw, (dict, list)):  # some local servers send the arguments as an object
+                raw = json.dumps(raw, ensure_ascii=False)
             try:
                 data = json.loads(raw)
             except ValueError as exc:
