@@ -76,29 +76,36 @@ def openai_for(fake, **settings) -> OpenAIProvider:
 
 
 # --- Anthropic ------------------------------------------------------------------------------------------
+LONG_SYSTEM = SYSTEM + " Rules: " + "keep every host reachable; " * 200  # > 1024 tokens: worth caching
+
+
 def test_anthropic_tool_answer_with_usage_cache_and_request_id(claude):
     claude.reply(tool_call(CHOICE), tool_call({"strategy": "parallel", "reason": "all green"}))
     provider = anthropic_for(claude)
-    first = ask(provider)
+    first = ask(provider, system=LONG_SYSTEM)
     assert first.data == CHOICE and json.loads(first.raw) == CHOICE
     assert (first.provider, first.model) == ("anthropic", "claude-sonnet-5-5")
     assert first.request_id == claude.requests[0].request_id and first.request_id.startswith("req_")
     assert first.cache_write > 0 and first.cache_read == 0  # the system prefix went into the cache
     assert first.tokens_in > first.cache_write and first.tokens_out > 0 and first.latency > 0
 
-    second = ask(provider)
+    second = ask(provider, system=LONG_SYSTEM)
     assert second.data["strategy"] == "parallel"
     assert second.cache_read == first.cache_write and second.cache_write == 0  # ... and was read back
 
     body = claude.last.body
     assert body["model"] == "claude-sonnet-5-5" and body["max_tokens"] == 1024
-    assert body["system"] == [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
+    assert body["system"] == [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral"}}]
     assert body["messages"] == [{"role": "user", "content": PROMPT}]
     assert body["tools"] == [{"name": "choose_strategy", "description": "Choose the deployment strategy.",
                               "input_schema": SCHEMA, "strict": True}]
     assert body["tool_choice"] == {"type": "tool", "name": "choose_strategy"}
     assert "temperature" not in body
     assert not claude.sent_anywhere(claude.api_key)
+
+    claude.reply(tool_call(CHOICE))  # a short prefix is below the API's minimum: not cached
+    short = ask(provider)
+    assert (short.cache_read, short.cache_write) == (0, 0) and short.tokens_in > 0
 
 
 def test_anthropic_sdk_sends_bearer_and_version_and_the_fake_also_takes_x_api_key(claude):
@@ -268,10 +275,9 @@ def test_openai_tool_answer_with_usage_and_request_id(gpt):
 
 
 def test_openai_long_system_prefix_is_reported_cached_on_the_second_ask(gpt):
-    system = SYSTEM + " Rules: " + "keep every host reachable; " * 200  # > 1024 tokens
     provider = openai_for(gpt)
     gpt.reply(tool_call(CHOICE), tool_call(CHOICE))
-    first, second = ask(provider, system=system), ask(provider, system=system)
+    first, second = ask(provider, system=LONG_SYSTEM), ask(provider, system=LONG_SYSTEM)
     assert first.cache_read == 0
     assert second.cache_read >= 1024 and second.cache_read % 128 == 0 and second.tokens_in >= second.cache_read
 
