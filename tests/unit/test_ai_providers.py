@@ -200,6 +200,15 @@ def test_anthropic_http_errors(claude, status, kind):
     assert len(claude.requests) == (1 if status == 404 else 2)  # 5xx are retried, 404 is not
 
 
+def test_base_url_mistakes_get_a_hint(claude, gpt):
+    err = failure(make_provider("anthropic", ProviderSettings(base_url=claude.base_url + "/v1",
+                                                              api_key=claude.api_key, max_retries=0)))
+    assert err.kind == base.BAD_REQUEST and "host root, without /v1" in err.message
+    no_v1 = gpt.base_url.removesuffix("/v1")
+    err = failure(make_provider("openai", ProviderSettings(base_url=no_v1, api_key=gpt.api_key, max_retries=0)))
+    assert err.kind == base.BAD_REQUEST and "usually end in /v1" in err.message
+
+
 def test_anthropic_slow_answer_is_a_quick_timeout(claude):
     claude.reply(tool_call(CHOICE, delay=10))
     started = time.monotonic()

@@ -161,6 +161,8 @@ class AnthropicProvider:
                 kind, what = SERVER_ERROR, f"server error{retries}"
             else:  # 400 (bad schema, prompt too long), 404 (unknown model), 413, ...
                 kind, what = BAD_REQUEST, "the request was rejected"
+                if status == 404 and str(self._client.base_url).rstrip("/").endswith("/v1"):
+                    detail += " (the Anthropic base URL is the host root, without /v1)"
             return ProviderError(kind, f"Anthropic API: {what} (HTTP {status}): {detail}",
                                  request_id=request_id, raw=raw)
         if isinstance(exc, anthropic.CredentialsError):

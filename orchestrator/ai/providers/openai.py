@@ -177,6 +177,8 @@ class OpenAIProvider:
                 kind, what = SERVER_ERROR, f"server error{retries}"
             else:  # 400 (schema not accepted, context too long), 404 (unknown model), ...
                 kind, what = BAD_REQUEST, "the request was rejected"
+                if status == 404 and not str(self._client.base_url).rstrip("/").endswith("/v1"):
+                    detail += " (OpenAI-compatible base URLs usually end in /v1)"
             return ProviderError(kind, f"OpenAI API: {what} (HTTP {status}): {detail}",
                                  request_id=request_id, raw=raw)
         return ProviderError(SERVER_ERROR, f"OpenAI API: {self._scrub(str(exc))}")
