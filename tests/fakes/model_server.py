@@ -42,8 +42,9 @@ class Reply:
     has_tool_input: bool = False  # tool_input was given (it may be None on purpose)
 
 
-def tool_call(data: Any, *, delay: float = 0.0, usage: dict[str, int] | None = None) -> Reply:
-    return Reply(tool_input=data, has_tool_input=True, delay=delay, usage=usage or {})
+def tool_call(data: Any, *, delay: float = 0.0, usage: dict[str, int] | None = None,
+              finish: str | None = None) -> Reply:
+    return Reply(tool_input=data, has_tool_input=True, delay=delay, usage=usage or {}, finish=finish)
 
 
 def text_answer(text: str, *, delay: float = 0.0, finish: str | None = None) -> Reply:

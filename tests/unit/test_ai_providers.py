@@ -229,6 +229,9 @@ def test_anthropic_refusal_and_missing_tool_call_and_non_object_input(claude):
     claude.reply(tool_call(["rolling"]))
     err = failure(provider)
     assert err.kind == base.BAD_ANSWER and err.raw == '["rolling"]'
+    claude.reply(tool_call({"strategy": "rolling"}, finish="max_tokens"))  # input cut short
+    err = failure(provider)
+    assert err.kind == base.BAD_ANSWER and "max_tokens" in err.message
 
 
 def test_anthropic_without_any_key_is_auth_and_sends_nothing(claude):
@@ -310,6 +313,9 @@ def test_openai_refusal_and_missing_tool_call(gpt):
     assert err.kind == base.REFUSAL and err.raw == "Rolling seems wise."
     gpt.reply(text_answer('{"strategy": "rol', finish="length"))
     assert failure(provider).kind == base.BAD_ANSWER
+    gpt.reply(tool_call({"strategy": "rolling"}, finish="length"))  # arguments cut short (yet parsable)
+    err = failure(provider)
+    assert err.kind == base.BAD_ANSWER and "max_tokens" in err.message and err.raw == '{"strategy": "rolling"}'
 
 
 def test_openai_json_text_answer_of_a_local_server_is_accepted(gpt):

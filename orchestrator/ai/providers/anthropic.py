@@ -86,7 +86,10 @@ class AnthropicProvider:
                 tool_choice={"type": "tool", "name": tool_name},
                 extra_body=self.settings.extra.get("body") or None,  # e.g. service_tier, metadata
             )
-        except TypeError as exc:  # the SDK's "Could not resolve authentication method"
+        except TypeError as exc:
+            if "authentication" not in str(exc):
+                raise
+            # the SDK's "Could not resolve authentication method": a profile that yielded no credential
             raise ProviderError(AUTH, f"{NO_KEY} ({exc})") from None
         except anthropic.AnthropicError as exc:
             raise self._error(exc) from None
@@ -113,10 +116,11 @@ class AnthropicProvider:
         calls = [b for b in message.content if b.type == "tool_use" and b.name == tool_name]
         if message.stop_reason == "refusal":
             raise ProviderError(REFUSAL, "the model refused to answer", request_id=request_id, raw=text)
+        if message.stop_reason == "max_tokens":  # a tool input cut short is not an answer
+            raw = json.dumps(calls[0].input, ensure_ascii=False) if calls else text
+            raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})",
+                                request_id=request_id, raw=raw)
         if not calls:
-            if message.stop_reason == "max_tokens":
-                raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})"
-                                    " before the tool call", request_id=request_id, raw=text)
             raise ProviderError(REFUSAL, f"the model did not call the tool {tool_name!r} "
                                 f"(stop_reason {message.stop_reason})", request_id=request_id, raw=text)
         data = calls[0].input

@@ -112,6 +112,9 @@ class OpenAIProvider:
         if message.refusal:
             raise ProviderError(REFUSAL, f"the model refused to answer: {message.refusal}",
                                 request_id=request_id, raw=message.refusal)
+        if choice.finish_reason == "length":  # arguments cut short are not an answer
+            raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})",
+                                request_id=request_id, raw=content or _arguments(message))
         calls = [c for c in (message.tool_calls or []) if getattr(c, "function", None) is not None]
         call = next((c for c in calls if c.function.name == tool_name), calls[0] if calls else None)
         if call is not None:
@@ -129,10 +132,6 @@ class OpenAIProvider:
             raw = content
             data = _json_object(content)
             if data is None:
-                if choice.finish_reason == "length":
-                    raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens "
-                                        f"({self.settings.max_tokens}) before the tool call",
-                                        request_id=request_id, raw=raw)
                 if choice.finish_reason == "content_filter":
                     raise ProviderError(REFUSAL, "the answer was withheld by the content filter",
                                         request_id=request_id, raw=raw)
@@ -200,3 +199,13 @@ def _json_object(text: str) -> dict | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _arguments(message) -> str:
+    """The raw arguments of the first function call, if any."""
+    for call in message.tool_calls or []:
+        function = getattr(call, "function", None)
+        if function is not None:
+            args = function.arguments
+            return args if isinstance(args, str) else json.dumps(args)
+    return ""
