@@ -25,13 +25,13 @@ class Section:
 
 
 def guide(deployed: set[str], settings: Settings, inventory: str, run_id: str, run_dir: str,
-          vault_files: list[str], hostnames: dict[str, str]) -> list[Section]:
+          vault_files: list[str], hostnames: dict[str, str], password_file: str | None = None) -> list[Section]:
     inv = inventory
     sections = [
         _updates(deployed, settings, inv),
         _backups(deployed, settings, inv, vault_files),
         _certificates(deployed, settings, hostnames),
-        _secrets(deployed, settings, inv, vault_files),
+        _secrets(deployed, settings, inv, vault_files, password_file or f"{inv}/.vault-pass"),
         _logs(deployed, settings, run_dir, run_id, inv, hostnames),
         _rerun(inv, run_id),
     ]
@@ -119,16 +119,16 @@ def _certificates(deployed: set[str], s: Settings, hostnames: dict[str, str]) ->
     return sec
 
 
-def _secrets(deployed: set[str], s: Settings, inv: str, vault_files: list[str]) -> Section:
+def _secrets(deployed: set[str], s: Settings, inv: str, vault_files: list[str], password_file: str) -> Section:
     sec = Section("secrets", "Secret rotation")
     project = s.get("n8n_project_dir", "/opt/aidevops/n8n")
     if not vault_files:
         return sec
     sec.steps.append(Step(
         "The generated secrets live in the inventory's vault files, encrypted with its vault password "
-        f"({inv}/.vault-pass, or ANSIBLE_VAULT_PASSWORD_FILE). A re-run reuses them; it never rotates them by itself.",
-        [f"ansible-vault view --vault-password-file {inv}/.vault-pass {inv}/{f}" for f in vault_files]
-        + [f"ansible-vault rekey {inv}/group_vars/all/vault_*.yml   # a new vault password"]))
+        f"({password_file}). A re-run reuses them; it never rotates them by itself.",
+        [f"ansible-vault view --vault-password-file {password_file} {inv}/{f}" for f in vault_files]
+        + [f"ansible-vault rekey --vault-password-file {password_file} {inv}/group_vars/all/vault_*.yml"]))
     if "n8n" in deployed:
         sec.steps.append(Step(
             "Do not rotate n8n_encryption_key (N8N_ENCRYPTION_KEY) in place: every credential saved in n8n is "

@@ -221,3 +221,12 @@ def test_the_report_command_with_a_bad_run_id_is_one_line(store, inv):
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
     assert "no run with id 'nope'" in r.stderr
+
+
+def test_a_project_home_may_restyle_the_report(store, inv, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    write(home / "templates/report.md.j2", "Our own report of {{ run.id }} for {{ domain }}\n")
+    monkeypatch.setenv("AIDEVOPS_HOME", str(home))
+    files = render(store, inv, fill(store, inv))
+    assert files.markdown.read_text() == "Our own report of 20261125-210000-abcd for client.example\n"
+    assert "Maintenance guide" in files.html.read_text()  # the home has no HTML template: the checkout's
