@@ -181,6 +181,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
                                  "url": f"https://{hostnames[key]}/", "up": up,
                                  "state": "deployed" if up else _why_not(phase, proxy)})
     served = {s["key"]: s["hostname"] for s in services}
+    up = {s["key"]: s["hostname"] for s in services if s["up"]}  # the proxy has a site for these only
 
     hosts = _hosts(inventory, request.get("hosts", []))
     dns_records = []
@@ -256,7 +257,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         "credentials_file": str(report_dir / "credentials.vault.yml") if creds.secrets and creds.password_file else None,
         "vault_password_file": str(creds.password_file) if creds.password_file else None,
         "maintenance": maintenance.guide(deployed, settings, inv, run.id, str(run.state_dir or ""), vault_files,
-                                         served, str(creds.password_file) if creds.password_file else None),
+                                         up, str(creds.password_file) if creds.password_file else None),
         "request_yaml": _request_yaml(request, served, redactor),
         "_logins_full": logins_full,
         "_credentials": creds,

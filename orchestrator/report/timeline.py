@@ -79,7 +79,8 @@ def svg(phases: list[dict[str, Any]]) -> str:
             label_x = min(x + w + 6, LABEL_W + plot_w + 4)
             out.append(f'<text x="{label_x:.2f}" y="{y + BAR_H / 2 + 4:.1f}" fill="#4a5568">{_fmt(seconds)}</text>')
         else:
+            note = "no end recorded" if start else "did not run"  # an interrupted run leaves phases open
             out.append(f'<text x="{LABEL_W + 4}" y="{y + BAR_H / 2 + 4:.1f}" fill="#718096" '
-                       f'font-style="italic">{escape(status.replace("_", " "))} (did not run)</text>')
+                       f'font-style="italic">{escape(status.replace("_", " "))} ({note})</text>')
     out.append("</svg>")
     return "\n".join(out)

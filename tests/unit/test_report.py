@@ -230,3 +230,39 @@ def test_a_project_home_may_restyle_the_report(store, inv, tmp_path, monkeypatch
     files = render(store, inv, fill(store, inv))
     assert files.markdown.read_text() == "Our own report of 20261125-210000-abcd for client.example\n"
     assert "Maintenance guide" in files.html.read_text()  # the home has no HTML template: the checkout's
+
+
+def test_supabase_deployed_and_n8n_failed(store, inv):
+    """Studio gets its URL and login; the failed n8n is shown as such and left out of the guide."""
+    write(inv / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: client.example\n  admin_email: ops@client.example\n  services: [n8n, supabase]\n"
+          "  dns: {provider: none}\n")
+    supabase = {"supabase_dashboard_username": "supabase", "supabase_dashboard_password": "StudioPw-5150abc",
+                "supabase_jwt_secret": "JwtSecret-0123456789abcdef0123"}
+    encrypt(write(inv / "group_vars/all/vault_supabase.yml", "".join(f"{k}: {v}\n" for k, v in supabase.items())),
+            inv / ".vault-pass")
+    request = {"domain": "client.example", "admin_email": "ops@client.example", "services": ["n8n", "supabase"],
+               "dns_provider": "none", "hosts": ["web1"],
+               "hostnames": {"n8n": "n8n.client.example", "supabase": "supabase.client.example",
+                             "studio": "studio.client.example"}}
+    store.start_run("r2", str(inv), "run", request, str(inv / ".aidevops/runs/r2"))
+    for phase, status, start, end in [("base_server", "succeeded", 0, 40), ("n8n", "failed", 40, 50),
+                                      ("supabase", "succeeded", 40, 160), ("nginx_proxy", "succeeded", 160, 170)]:
+        store.record_phase("r2", phase, status, "1 task(s) failed" if status == "failed" else "", at(start), at(end),
+                           float(end - start))
+    store.record_failure("r2", "n8n", "web1", "Start n8n.", "command", "roles/n8n/tasks/compose.yml:3",
+                         "container n8n is unhealthy")
+    store.finish_run("r2", "failed", 1, 171.0)
+    files = render(store, inv, "r2")
+    md = files.markdown.read_text()
+    assert "| Supabase Studio | https://studio.client.example/ | deployed |" in md
+    assert "| Supabase API | https://supabase.client.example/ | deployed |" in md
+    assert "| n8n | https://n8n.client.example/ | failed |" in md
+    assert "| Supabase Studio | https://studio.client.example/ | supabase | •••••••• |" in md
+    assert "[n8n] web1: Start n8n.: container n8n is unhealthy" in md
+    guide = md[md.index("## Maintenance guide"):]
+    assert "pg_dumpall" in guide and "JWT secret" in guide and "/var/log/nginx/studio.access.log" in guide
+    assert "n8n-backup" not in guide and "N8N_ENCRYPTION_KEY" not in guide and "n8n.access.log" not in guide
+    assert "DNS is not managed by aidevops" in md
+    every = b"".join(p.read_bytes() for p in files.folder.rglob("*") if p.is_file())
+    assert not any(v.encode() in every for v in [*supabase.values(), *SECRETS.values()] if v != "supabase")
