@@ -124,7 +124,7 @@ def _logins(request: dict[str, Any], services: list[dict[str, Any]], creds: cred
             settings: Settings, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The accounts to sign in with: (as shown in the report, as written to the encrypted file)."""
     shown, full = [], []
-    urls = {s["key"]: s["url"] for s in services}
+    urls = {s["key"]: s["url"] for s in services if s["up"]}  # no login to offer for a service that is not up
 
     def add(service: str, url_key: str, user: str | None, secret_key: str) -> None:
         secret = creds.get(secret_key)
@@ -258,7 +258,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         "vault_password_file": str(creds.password_file) if creds.password_file else None,
         "maintenance": maintenance.guide(deployed, settings, inv, run.id, str(run.state_dir or ""), vault_files,
                                          up, str(creds.password_file) if creds.password_file else None),
-        "request_yaml": _request_yaml(request, served, redactor),
+        "request_yaml": _request_yaml(request, served),
         "_logins_full": logins_full,
         "_credentials": creds,
     }
@@ -272,11 +272,13 @@ def _why_not(phase: dict[str, Any], proxy: dict[str, Any]) -> str:
     return f"proxy {proxy.get('status', 'not run').replace('_', ' ')}"
 
 
-def _request_yaml(request: dict[str, Any], served: dict[str, str], redactor: Redactor) -> str:
-    """The request as recorded, with the host names of the requested services only (the others are defaults)."""
+def _request_yaml(request: dict[str, Any], served: dict[str, str]) -> str:
+    """The request as recorded, with the host names of the requested services only (the others are defaults).
+    Not passed through the redactor: it holds no secret (request.py allows none), and a vault value that
+    happens to be a word of it (a user named "supabase") would mask host names."""
     shown = {k: v for k, v in request.items() if k != "inventory"}
     shown["hostnames"] = dict(served)
-    return yaml.safe_dump(redactor.data(shown), sort_keys=False).strip()
+    return yaml.safe_dump(shown, sort_keys=False).strip()
 
 
 def _no_validation(phase: dict[str, Any] | None) -> str:

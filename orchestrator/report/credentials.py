@@ -4,6 +4,7 @@ encrypted (ansible-vault, with the inventory's own vault password) in the report
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,22 @@ MASK = "••••••••"
 VAULT_GLOB = "group_vars/all/vault_*.yml"
 
 
+# Vault values that name an account rather than unlock it: shown, since one signs in with them.
+_NOT_SECRET = re.compile(r"(^|_)(user|username|email)$")
+
+
 @dataclass
 class Secret:
     key: str
     value: str
     source: str  # the vault file, relative to the inventory
 
+    @property
+    def secret(self) -> bool:
+        return not _NOT_SECRET.search(self.key)
+
     def shown(self, reveal: bool) -> str:
-        return self.value if reveal else MASK
+        return self.value if reveal or not self.secret else MASK
 
 
 @dataclass
@@ -37,7 +46,8 @@ class Credentials:
         return next((s for s in self.secrets if s.key == key), None)
 
     def values(self) -> list[str]:
-        return [s.value for s in self.secrets]
+        """The values to mask wherever else they show up."""
+        return [s.value for s in self.secrets if s.secret]
 
 
 def _vault_lib(password_file: Path):

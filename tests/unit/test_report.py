@@ -124,7 +124,8 @@ def test_the_report_holds_what_the_client_needs(store, inv):
         assert "Let&#39;s Encrypt" in text or "Let's Encrypt" in text
         assert "Lynis hardening index" in text and "78" in text and "ssh-audit warnings" in text
         assert "HTTP response time" in text and "184" in text and "2950" in text and "0.42" in text
-        assert "claude-sonnet-4-5" in text and "timeout after 30s" in text and "1840" in text
+        assert "claude-sonnet-4-5" in text and "timeout after 30s" in text and "1840 / 212" in text
+        assert "1500 / 0" in text and "2.31s" in text  # cache read/write and latency of the first decision
         assert "ops@client.example" in text  # the n8n owner, not a secret
         assert "Validation did not run" not in text
 
@@ -259,6 +260,9 @@ def test_supabase_deployed_and_n8n_failed(store, inv):
     assert "| Supabase API | https://supabase.client.example/ | deployed |" in md
     assert "| n8n | https://n8n.client.example/ | failed |" in md
     assert "| Supabase Studio | https://studio.client.example/ | supabase | •••••••• |" in md
+    assert "| `supabase_dashboard_username` | supabase |" in md  # names an account: not masked
+    assert "| n8n | https://n8n.client.example/ | ops" not in md  # no login offered for a service that is down
+    assert "supabase: supabase.client.example" in md  # the request, with its host names intact
     assert "[n8n] web1: Start n8n.: container n8n is unhealthy" in md
     guide = md[md.index("## Maintenance guide"):]
     assert "pg_dumpall" in guide and "JWT secret" in guide and "/var/log/nginx/studio.access.log" in guide
