@@ -130,6 +130,17 @@ def test_the_report_holds_what_the_client_needs(store, inv):
         assert "Validation did not run" not in text
 
 
+def test_text_from_the_run_is_escaped_in_the_html(store, inv):
+    run_id = fill(store, inv)
+    store.record_finding(run_id, "validator", "n8n.title", "web1", "failed", "low", "Page <b>title</b>",
+                         "<script>alert(1)</script> | piped")
+    files = render(store, inv, run_id)
+    html, md = files.html.read_text(), files.markdown.read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Page &lt;b&gt;title&lt;/b&gt;" in html
+    assert "\\| piped" in md  # a pipe does not split the markdown table row
+
+
 def test_the_maintenance_guide_covers_only_what_was_deployed(store, inv):
     md = render(store, inv, fill(store, inv)).markdown.read_text()
     guide = md[md.index("## Maintenance guide"):]
