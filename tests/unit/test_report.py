@@ -281,3 +281,13 @@ def test_supabase_deployed_and_n8n_failed(store, inv):
     assert "DNS is not managed by aidevops" in md
     every = b"".join(p.read_bytes() for p in files.folder.rglob("*") if p.is_file())
     assert not any(v.encode() in every for v in [*supabase.values(), *SECRETS.values()] if v != "supabase")
+
+
+def test_an_interrupted_run_keeps_its_open_phase_in_the_timeline():
+    from orchestrator.report.timeline import svg
+
+    drawn = svg([{"phase": "base_server", "status": "succeeded", "started_at": at(0), "ended_at": at(10)},
+                 {"phase": "n8n", "status": "running", "started_at": at(10), "ended_at": None},
+                 {"phase": "validator", "status": "skipped", "started_at": None, "ended_at": None}])
+    assert drawn.count('<rect class="bar"') == 1
+    assert "running (no end recorded)" in drawn and "skipped (did not run)" in drawn
