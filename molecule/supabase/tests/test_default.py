@@ -9,10 +9,12 @@ failing side_effect as a failed scenario, while the failure is the expected outc
 import base64
 import hashlib
 import hmac
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -70,6 +72,41 @@ def hs256_claims(token, secret):
     assert hmac.compare_digest(expected, b64url_decode(signature)), "signature does not verify with JWT_SECRET"
     assert json.loads(b64url_decode(header)) == {"alg": "HS256", "typ": "JWT"}
     return json.loads(b64url_decode(payload))
+
+
+def run_role(*args):
+    """The scenario's converge playbook with extra arguments, as an operator would run it."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    run = subprocess.run(
+        [sys.executable, "-m", "ansible.cli.playbook", "-i", str(inventory), str(SCENARIO / "converge.yml"), *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
+def unavailable_images(output):
+    """The images named by the role's failure message."""
+    listed = output.split("could not be pulled: ", 1)[1].split(". (docker pull said", 1)[0]
+    return {image.strip() for image in listed.split(",")}
+
+
+def tiny_image_archive(path, ref):
+    """A `docker save` archive (gzip) of an image named ref with one empty layer: enough for `docker load`."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w"):
+        pass
+    layer_bytes = layer.getvalue()
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
+    }).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [ref], "Layers": ["layer/layer.tar"]}]).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in (("layer/layer.tar", layer_bytes), (config_name, config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
 
 
 def test_docker_compose_accepts_the_rendered_stack(host):
@@ -148,18 +185,28 @@ def test_secrets_are_vault_encrypted_and_never_rotated(secrets):
 
 
 def test_starting_fails_naming_the_missing_images(host):
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     before = VAULT_FILE.read_bytes()
-    run = subprocess.run(
-        [sys.executable, "-m", "ansible.cli.playbook", "-i", str(inventory), str(SCENARIO / "converge.yml"),
-         "-e", "supabase_state=started"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode != 0, output
+    rc, output = run_role("-e", "supabase_state=started")
+    assert rc != 0, output
     assert "Supabase cannot start: 13 of its 13 images" in output, output[-3000:]
-    for image in ("supabase/postgres:15.8.1.085", "supabase/gotrue:v2.186.0", "kong:2.8.1"):
-        assert image in output
+    assert {"supabase/postgres:15.8.1.085", "supabase/gotrue:v2.186.0", "kong:2.8.1"} <= unavailable_images(output)
     assert "supabase_image_archives" in output
     assert host.check_output("docker ps -aq") == ""  # nothing was started
     assert VAULT_FILE.read_bytes() == before
+
+
+def test_images_given_as_archives_are_loaded_and_only_the_others_are_named(host, tmp_path):
+    archive = tmp_path / "kong-2.8.1.tar.gz"
+    tiny_image_archive(archive, "kong:2.8.1")
+    extra = json.dumps({"supabase_state": "started", "supabase_image_source": "archive",
+                        "supabase_image_archives": {"kong:2.8.1": str(archive)}})
+    try:
+        rc, output = run_role("-e", extra, "--tags", "supabase_image")
+        assert rc != 0, output
+        assert "Supabase cannot start: 12 of its 13 images" in output, output[-3000:]
+        assert "kong:2.8.1" not in unavailable_images(output)
+        assert host.run("docker image inspect kong:2.8.1").rc == 0
+        assert not host.file(f"/var/tmp/aidevops-images/{archive.name}").exists  # the copy is removed
+        assert host.check_output("docker ps -aq") == ""
+    finally:
+        host.run("docker image rm kong:2.8.1")
