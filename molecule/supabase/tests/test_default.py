@@ -195,6 +195,13 @@ def test_starting_fails_naming_the_missing_images(host):
     assert VAULT_FILE.read_bytes() == before
 
 
+def test_a_check_run_with_state_started_succeeds_and_says_what_it_would_pull(host):
+    rc, output = run_role("--check", "-e", "supabase_state=started")
+    assert rc == 0, output[-3000:]
+    assert "a real run loads" in output and "supabase/postgres:15.8.1.085" in output
+    assert host.check_output("docker ps -aq") == ""
+
+
 def test_images_given_as_archives_are_loaded_and_only_the_others_are_named(host, tmp_path):
     archive = tmp_path / "kong-2.8.1.tar.gz"
     tiny_image_archive(archive, "kong:2.8.1")
