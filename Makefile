@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
-MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n
+MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n supabase
 
 .PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
 
