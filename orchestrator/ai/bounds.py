@@ -28,6 +28,9 @@ from orchestrator import paths
 _JSON_TYPES = {"str": "string", "path": "string", "int": "integer", "float": "number", "bool": "boolean",
                "list": "array", "dict": "object"}
 MAX_STRING = 512  # no variable the AI may set needs a longer value; a longer one is likely pasted output
+# Strings end up in config files and command lines: no value the AI sets may carry a line break, a
+# directive or statement separator, a quote or a shell expansion, whatever the role does with it.
+_UNSAFE = re.compile(r"[\x00-\x1f;{}\"'`$\\]")
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,13 @@ class VarSpec:
         if self.type in ("str", "path"):
             if len(value) > MAX_STRING:
                 return f"longer than {MAX_STRING} characters"
+            if _UNSAFE.search(value):
+                return "contains a line break, quote, ';', '{', '}', '$', '`' or backslash"
             if self.pattern and not re.search(self.pattern, value):
                 return f"{value!r} does not match {self.pattern}"
         if self.type == "list" and self.elements in _JSON_TYPES:
-            bad = [v for v in value if not _is_type(v, self.elements)]
+            bad = [v for v in value if not _is_type(v, self.elements)
+                   or (isinstance(v, str) and (_UNSAFE.search(v) or len(v) > MAX_STRING))]
             if bad:
                 return f"elements must be {self.elements}, got {bad[0]!r}"
         return None
@@ -133,7 +139,8 @@ def role_variables(role: str, roles_dir: Path | None = None) -> dict[str, VarSpe
 
 # Names that reach who can log in or what is destroyed are critical even if a role forgets to list them.
 _CRITICAL_WORDS = re.compile(
-    r"(firewall|ufw|ssh|sudo|password|secret|token|_key|vault|delete|destroy|purge|wipe|_state|_url$)")
+    r"(firewall|ufw|ssh|sudo|password|secret|token|_keys?$|_key_file|private_key|vault|delete|destroy|purge|wipe|"
+    r"_state$|_url$)")
 
 
 def role_critical_by_name(name: str) -> bool:
