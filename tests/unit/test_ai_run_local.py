@@ -172,3 +172,27 @@ def test_skip_ends_the_run_degraded(home, inv, tmp_path):
     r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--plain", "--ai", f"replay:{f}")
     assert r.returncode == 3, r.stdout + r.stderr
     assert "skipped after failure by a recovery decision: not needed today" in r.stdout
+
+
+def test_plan_shows_the_decisions_and_why_it_fell_back(home, inv):
+    write(inv / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: []\n"
+          "  dns: {provider: none}\n  options: {strategy: adaptive}\n")
+    r = aidevops(home, "plan", "--inventory", str(inv), "--ai", "anthropic")  # no key in the environment
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "AI decisions by anthropic (--ai)" in r.stdout
+    assert "fell back to the offline choice: auth:" in r.stdout
+    plan_id = r.stdout.split("aidevops decisions ")[1].split()[0]
+    assert plan_id.startswith("plan-")
+    rows = decisions(home, inv, plan_id)
+    assert [d["decision_type"] for d in rows] == ["strategic", "tactical"]
+    assert all(d["fallback_reason"].startswith("auth") for d in rows)
+    assert not (inv / ".aidevops" / "runs").exists()  # a plan runs nothing and leaves no run behind
+
+
+def test_a_bad_provider_is_one_clear_line(home, inv):
+    r = aidevops(home, "plan", "--inventory", str(inv), "--ai", "gpt-9")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == "error: --ai: unknown AI provider 'gpt-9' (expected one of anthropic, openai, offline or replay:FILE)"
+    r = aidevops(home, "run", "--inventory", str(inv), "--ai", "replay:missing.json")
+    assert r.returncode == 2 and "replay file not found" in r.stderr and "Traceback" not in r.stderr
