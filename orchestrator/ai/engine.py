@@ -325,11 +325,15 @@ class DecisionMaker:
                 request_id: str | None = None, cached: bool = False, dropped: list[str] | None = None,
                 validation: dict | None = None) -> Decision:
         data = self.redactor.data(data)
+        asked = answer is not None or fallback_reason is not None  # a provider was asked (or was meant to be)
+        if answer is not None:
+            provider, model = answer.provider, answer.model
+        elif asked:  # it failed: the row names who was asked; the decision is the offline one
+            provider, model = self.settings.provider, getattr(self._provider, "model", None) or self.settings.model
+        else:
+            provider, model = source, None
         seq = self.store.record_decision(
-            self.run_id, decision_type=decision_type, agent_id=agent_id,
-            provider=source if answer is None else answer.provider,
-            model=(answer.model if answer else getattr(self._provider, "model", None) or self.settings.model)
-            if source not in ("offline", "memory") else None,
+            self.run_id, decision_type=decision_type, agent_id=agent_id, provider=provider, model=model,
             prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
             prompt_chars=len(prompt) if prompt else None,
             raw_answer=self.redactor.text(answer.raw if answer else raw) if (answer or raw) else None,

@@ -160,6 +160,7 @@ def test_bad_anthropic_answers_fall_back_to_offline_with_the_reason(request_, cl
     assert d.data == offline.recovery(NGINX_FAILURE, 1)
     row = m.store.decisions("run-1")[-1]
     assert row["fallback_reason"] == d.fallback_reason and row["decision"] == d.data
+    assert row["provider"] == "anthropic" and row["model"]  # who was asked; the decision used is offline's
     assert row["validation"]["ok"] is False
 
 
