@@ -46,22 +46,28 @@ class VarSpec:
     critical: bool = False
     description: str = ""
 
-    def schema(self) -> dict[str, Any]:
-        s: dict[str, Any] = {"type": _JSON_TYPES[self.type]}
+    def schema(self) -> dict[str, Any] | None:
+        """The variable's JSON Schema as the providers' strict modes accept it: nullable (null keeps the value
+        in force), no numeric or pattern keywords (Anthropic's strict grammar has none; they are stated in
+        the description and enforced by check()). None for a free-form dict: strict modes cannot express it."""
+        if self.type == "dict":
+            return None
+        s: dict[str, Any] = {"type": [_JSON_TYPES[self.type], "null"]}
         if self.choices:
-            s["enum"] = list(self.choices)
-        if self.minimum is not None:
-            s["minimum"] = self.minimum
-        if self.maximum is not None:
-            s["maximum"] = self.maximum
-        if self.pattern:
-            s["pattern"] = self.pattern
-        if self.type == "list" and self.elements in _JSON_TYPES:
+            s["enum"] = [*self.choices, None]
+        if self.type == "list" and self.elements in _JSON_TYPES and self.elements != "dict":
             s["items"] = {"type": _JSON_TYPES[self.elements]}
-        desc = self.description[:200] + (" CRITICAL: applied only after the operator confirms." if self.critical
-                                         else "")
-        if desc:
-            s["description"] = desc
+        elif self.type == "list":
+            return None
+        notes = [self.description[:200]] if self.description else []
+        if self.minimum is not None or self.maximum is not None:
+            notes.append(f"Range: {_num(self.minimum)} to {_num(self.maximum)}.")
+        if self.pattern:
+            notes.append(f"Must match {self.pattern}.")
+        if self.critical:
+            notes.append("CRITICAL: applied only after the operator confirms.")
+        notes.append("null keeps the current value.")
+        s["description"] = " ".join(notes)
         return s
 
     def check(self, value: Any) -> str | None:
@@ -88,6 +94,10 @@ class VarSpec:
             if bad:
                 return f"elements must be {self.elements}, got {bad[0]!r}"
         return None
+
+
+def _num(value: float | None) -> str:
+    return "any" if value is None else f"{value:g}"
 
 
 def _is_type(value: Any, kind: str) -> bool:
@@ -169,20 +179,25 @@ class Bounds:
         root = roles_dir or paths.roles_dir()
         self.vars = {p: role_variables(p, root) for p in phases if (root / p / "meta").is_dir()}
 
-    def schema(self, phases: list[str] | None = None, include_critical: bool = False) -> dict[str, Any]:
-        """JSON Schema of {phase: {variable: value}} for these phases. Critical variables are offered only when
-        the operator can confirm them, so the model is not invited to propose what will be dropped."""
+    def phase_schema(self, phase: str, include_critical: bool = False) -> dict[str, Any]:
+        """{variable: value} for one phase's role. Every property is required and nullable, as OpenAI's strict
+        mode wants; critical variables are offered only when the operator can confirm them, so the model is not
+        invited to propose what would be dropped."""
         props = {}
-        for phase in phases or list(self.vars):
-            if phase not in self.vars:
-                continue
-            vs = {n: v.schema() for n, v in self.vars[phase].items() if include_critical or not v.critical}
-            props[phase] = {"type": "object", "properties": vs, "additionalProperties": False}
-        return {"type": "object", "properties": props, "additionalProperties": False}
+        for name, spec in self.vars.get(phase, {}).items():
+            s = spec.schema() if include_critical or not spec.critical else None
+            if s is not None:
+                props[name] = s
+        return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+    def schema(self, phases: list[str] | None = None, include_critical: bool = False) -> dict[str, Any]:
+        """{phase: {variable: value}} for these phases."""
+        props = {p: self.phase_schema(p, include_critical) for p in (phases or list(self.vars)) if p in self.vars}
+        return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
     def check(self, answer: Any, confirm: Confirm | None = None, phases: list[str] | None = None) -> Checked:
         out = Checked()
-        if answer in (None, {}):
+        if answer is None or answer == {}:
             return out
         if not isinstance(answer, dict):
             out.rejected.append(f"variables: expected an object, got {type(answer).__name__}")
@@ -196,6 +211,8 @@ class Bounds:
                 out.rejected.append(f"{phase}: expected an object of variables")
                 continue
             for name, value in variables.items():
+                if value is None:  # null: keep what is in force
+                    continue
                 spec = self.vars[phase].get(name)
                 if spec is None:
                     out.rejected.append(f"{phase}.{name}: not declared in roles/{phase}/meta/argument_specs.yml")

@@ -34,37 +34,45 @@ firewall, SSH or access settings."""
 STRATEGIES = ("sequential", "parallel", "hybrid")
 
 
+# Schemas as both providers' strict modes accept them: every property required (optional ones nullable),
+# additionalProperties false, no numeric or length keywords (stated in descriptions, enforced in code).
+
+def _obj(props: dict) -> dict:
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
 def _confidence() -> dict:
-    return {"type": "number", "minimum": 0, "maximum": 1, "description": "How sure you are, 0 to 1."}
+    return {"type": "number", "description": "How sure you are, from 0 to 1."}
+
+
+def _reason() -> dict:
+    return {"type": "string", "description": "Why, in one or two sentences."}
 
 
 def strategic_schema() -> dict:
-    return {"type": "object", "additionalProperties": False, "required": ["strategy", "max_parallel", "reason"],
-            "properties": {"strategy": {"type": "string", "enum": list(STRATEGIES)},
-                           "max_parallel": {"type": "integer", "minimum": 1, "maximum": 8},
-                           "reason": {"type": "string"}, "confidence": _confidence()}}
+    return _obj({"strategy": {"type": "string", "enum": list(STRATEGIES)},
+                 "max_parallel": {"type": "integer", "description": "Phases at once under hybrid, 1 to 8."},
+                 "reason": _reason(), "confidence": _confidence()})
 
 
 def tactical_schema(variables: dict) -> dict:
-    return {"type": "object", "additionalProperties": False, "required": ["variables", "reason"],
-            "properties": {"variables": variables, "reason": {"type": "string"}, "confidence": _confidence()}}
+    return _obj({"variables": variables, "reason": _reason(), "confidence": _confidence()})
 
 
 def recovery_schema(variables: dict, backoff_cap: float) -> dict:
-    return {"type": "object", "additionalProperties": False, "required": ["action", "reason"],
-            "properties": {"action": {"type": "string", "enum": list(offline.ACTIONS)},
-                           "variables": variables,
-                           "backoff_seconds": {"type": "integer", "minimum": 0, "maximum": int(backoff_cap)},
-                           "reason": {"type": "string"}, "confidence": _confidence()}}
+    return _obj({"action": {"type": "string", "enum": list(offline.ACTIONS)},
+                 "variables": {**variables, "description": "The failed phase's variables to change for the "
+                               "retry (retry_with_variables); null keeps a value."},
+                 "backoff_seconds": {"type": "integer", "description": f"Wait before the retry, 0 to "
+                                     f"{int(backoff_cap)} seconds."},
+                 "reason": _reason(), "confidence": _confidence()})
 
 
 def optimization_schema() -> dict:
-    item = {"type": "object", "additionalProperties": False, "required": ["area", "suggestion"],
-            "properties": {"area": {"type": "string"}, "suggestion": {"type": "string"},
-                           "reason": {"type": "string"}}}
-    return {"type": "object", "additionalProperties": False, "required": ["suggestions"],
-            "properties": {"suggestions": {"type": "array", "items": item, "maxItems": 10},
-                           "reason": {"type": "string"}, "confidence": _confidence()}}
+    item = _obj({"area": {"type": "string", "description": "A phase, or 'run'."},
+                 "suggestion": {"type": "string"}, "reason": {"type": "string"}})
+    return _obj({"suggestions": {"type": "array", "items": item, "description": "At most 10."},
+                 "reason": _reason(), "confidence": _confidence()})
 
 
 class Invalid(Exception):
@@ -176,7 +184,7 @@ class DecisionMaker:
             except Invalid as exc:  # the roles changed since: ask afresh
                 self.log("warning", f"remembered recovery for {signature} no longer valid: {exc}")
         include_critical = self.confirm is not None
-        schema = recovery_schema(self.bounds.schema([phase], include_critical), self.settings.recovery_backoff_cap)
+        schema = recovery_schema(self.bounds.phase_schema(phase, include_critical), self.settings.recovery_backoff_cap)
         summary = [{k: f.get(k) for k in ("host", "task", "action", "task_path", "kind")} for f in failures]
         output = "\n\n".join(f"[{f.get('host')}] {f.get('task')} ({f.get('action')}):\n{f.get('message') or ''}"
                              + (f"\nstderr: {f['stderr']}" if f.get("stderr") else "") for f in failures)
@@ -215,6 +223,8 @@ class DecisionMaker:
                 0 <= backoff <= self.settings.recovery_backoff_cap:
             raise Invalid(f"backoff_seconds: expected 0 to {self.settings.recovery_backoff_cap:g}, got {backoff!r}")
         variables = data.get("variables") or {}
+        if isinstance(variables, dict):
+            variables = {k: v for k, v in variables.items() if v is not None}  # null keeps the value
         dropped: list[str] = []
         if variables:
             # The model may answer {var: value} for the failed phase, or {phase: {var: value}}.

@@ -28,8 +28,36 @@ def test_the_schema_offers_critical_variables_only_when_they_can_be_confirmed():
     plain = b.schema(["base_server"])["properties"]["base_server"]["properties"]
     assert "base_server_ufw_enabled" not in plain and "base_server_timezone" in plain
     full = b.schema(["base_server"], include_critical=True)["properties"]["base_server"]["properties"]
-    assert full["base_server_ufw_enabled"]["type"] == "boolean"
+    assert full["base_server_ufw_enabled"]["type"] == ["boolean", "null"]
     assert "CRITICAL" in full["base_server_ufw_enabled"]["description"]
+
+
+def _strict_problems(schema, path="$"):
+    """What OpenAI's and Anthropic's strict modes refuse: an object without every property required or without
+    additionalProperties false; numeric, length, pattern or item-count keywords."""
+    out = [f"{path}: {k}" for k in ("minimum", "maximum", "pattern", "maxItems", "minLength", "maxLength")
+           if k in schema]
+    if schema.get("type") == "object" or "object" in (schema.get("type") or []):
+        if "properties" not in schema or schema.get("additionalProperties") is not False \
+                or sorted(schema.get("required", [])) != sorted(schema["properties"]):
+            out.append(f"{path}: object not strict")
+        for k, v in schema.get("properties", {}).items():
+            out += _strict_problems(v, f"{path}.{k}")
+    if "items" in schema:
+        out += _strict_problems(schema["items"], f"{path}[]")
+    return out
+
+
+def test_every_schema_sent_to_a_model_is_accepted_by_strict_modes():
+    from orchestrator.ai import engine
+
+    b = Bounds(PHASES)
+    for critical in (False, True):
+        schemas = [engine.strategic_schema(), engine.optimization_schema(),
+                   engine.tactical_schema(b.schema(PHASES, critical)),
+                   *(engine.recovery_schema(b.phase_schema(p, critical), 120) for p in PHASES)]
+        for schema in schemas:
+            assert _strict_problems(schema) == []
 
 
 @pytest.mark.parametrize("answer,problem", [

@@ -99,8 +99,9 @@ def test_anthropic_strategic_and_tactical_decisions_are_applied_and_recorded(req
     assert body["tool_choice"] == {"type": "tool", "name": "tactical"}
     props = body["tools"][0]["input_schema"]["properties"]["variables"]["properties"]
     assert props["nginx_proxy"]["properties"]["nginx_proxy_read_timeout"] == {
-        "type": "integer", "minimum": 5, "maximum": 3600,
-        "description": "Seconds between two reads from an upstream, for sites that do not set their own."}
+        "type": ["integer", "null"],
+        "description": "Seconds between two reads from an upstream, for sites that do not set their own. "
+                       "Range: 5 to 3600. null keeps the current value."}
     assert "base_server_ufw_enabled" not in props["base_server"]["properties"]  # critical: not offered
     prompt = json.dumps(body["messages"])
     for key in ("agent_id", "decision_type", "current_context", "agent_history", "recent_decisions",
