@@ -164,6 +164,9 @@ def test_an_invalid_recovery_falls_back_to_the_offline_analysis(home, inv, tmp_p
     phase = {p["phase"]: p for p in shown["phases"]}["base_server"]
     assert phase["status"] == "failed" and "recovery: abort" in phase["reason"]
     assert shown["ai"]["fallbacks"] >= 1
+    listed = aidevops(home, "decisions", "--inventory", str(inv)).stdout
+    assert "recovery     base_server  replay/recorded-model" in listed
+    assert "fell back to offline: invalid answer: retry_with_variables without any variable that may be" in listed
 
 
 def test_skip_ends_the_run_degraded(home, inv, tmp_path):
