@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,7 @@ class Decision:
 
 def data_block(text: str) -> str:
     """Host output as delimited data: it cannot close its own delimiter."""
-    return "<task_output>\n" + text.replace("</task_output", "<\\/task_output") + "\n</task_output>"
+    return "<task_output>\n" + re.sub(r"<(/?)(task_output)", r"<\\\1\2", text, flags=re.I) + "\n</task_output>"
 
 
 class DecisionMaker:
