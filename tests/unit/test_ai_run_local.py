@@ -199,3 +199,15 @@ def test_a_bad_provider_is_one_clear_line(home, inv):
     assert r.stderr.strip() == "error: --ai: unknown AI provider 'gpt-9' (expected one of anthropic, openai, offline or replay:FILE)"
     r = aidevops(home, "run", "--inventory", str(inv), "--ai", "replay:missing.json")
     assert r.returncode == 2 and "replay file not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_retries_are_bounded(home, inv, tmp_path):
+    write(inv / "group_vars/all/demo.yml", "demo_firewall_enabled: true\ndemo_body_size: huge\n")
+    retry = {"action": "retry", "backoff_seconds": 1, "reason": "maybe transient"}
+    f = replay_file(tmp_path, *[("recovery", "base_server", retry)] * 3)
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--plain", "--ai", f"replay:{f}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "recovery 2/2 by replay: retry" in r.stdout and "recovery 3/" not in r.stdout
+    recoveries = [d for d in decisions(home, inv) if d["decision_type"] == "recovery"]
+    assert len(recoveries) == 2
+    assert r.stdout.count("demo_body_size huge is invalid") >= 3  # the first run and both retries
