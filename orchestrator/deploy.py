@@ -159,10 +159,10 @@ class Deployment:
         before = len(self._failures.get(phase.id, []))
         # Phases that failed so far: the proxy leaves out a service whose deployment failed.
         failed = sorted(p for p, r in self._results.items() if r.status in (FAILED, SKIPPED, NOT_AVAILABLE))
+        private_data_dir = self.run_dir / (phase.id if not attempt else f"{phase.id}.retry{attempt}")
         run = run_playbook(
             phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
-            private_data_dir=self.run_dir / (phase.id if not attempt else f"{phase.id}.retry{attempt}"),
-            events=self._events, cancel=self.cancel,
+            private_data_dir=private_data_dir, events=self._events, cancel=self.cancel,
             # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
             extravars={**variables, "aidevops_run_id": self.run_id, "aidevops_failed_phases": failed},
             check=self.check,
@@ -170,7 +170,7 @@ class Deployment:
         self._flush_events()
         self._last_failures[phase.id] = self._failures.get(phase.id, [])[before:]  # this attempt's, for recovery
         # Tasks without no_log may print a secret: no artifact keeps one in clear text.
-        scrub(self.run_dir / phase.id, self.redactor)
+        scrub(private_data_dir, self.redactor)
         stats = host_stats(run.stats)
         self.store.record_host_stats(self.run_id, phase.id, stats)
         status = _RUNNER_STATUS.get(run.status, FAILED)

@@ -211,3 +211,22 @@ def test_retries_are_bounded(home, inv, tmp_path):
     recoveries = [d for d in decisions(home, inv) if d["decision_type"] == "recovery"]
     assert len(recoveries) == 2
     assert r.stdout.count("demo_body_size huge is invalid") >= 3  # the first run and both retries
+
+
+def test_secrets_are_masked_in_every_attempt_and_decision(home, inv, tmp_path, monkeypatch):
+    from orchestrator import vault
+    from tests.unit.test_vault import encrypt
+
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    pw = vault.ensure_password_file(inv)
+    encrypt(write(inv / "group_vars/all/vault.yml", "vault_demo_key: Sup3rSecretKey-0042\n"), pw)
+    write(inv / "group_vars/all/demo.yml", "demo_firewall_enabled: true\ndemo_body_size: '{{ vault_demo_key }}'\n")
+    f = replay_file(tmp_path, *[("recovery", "base_server", {"action": "retry", "reason": "again"})] * 2)
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--plain", "--ai", f"replay:{f}")
+    assert r.returncode == 1 and "recovery 2/2" in r.stdout, r.stdout + r.stderr
+    assert "Sup3rSecretKey-0042" not in r.stdout + r.stderr
+    state = inv / ".aidevops"
+    assert list((state / "runs").glob("*/base_server.retry2/artifacts"))
+    for path in state.rglob("*"):
+        if path.is_file():
+            assert b"Sup3rSecretKey-0042" not in path.read_bytes(), path
