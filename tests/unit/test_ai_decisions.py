@@ -271,3 +271,13 @@ def test_replay_gives_the_same_plan_without_a_model(request_, claude, tmp_path):
     assert replayed.variables == made.variables == {"nginx_proxy": {"nginx_proxy_client_max_body_size": "64m"}}
     assert len(claude.requests) == 2  # replay asked nobody
     assert [d["provider"] for d in r.store.decisions("run-2")] == ["replay", "replay"]
+
+
+def test_run_after_plan_reuses_the_plans_answers(request_, claude):
+    claude.reply(tool_call({"strategy": "hybrid", "max_parallel": 3, "reason": "r", "confidence": 1}),
+                 tool_call({"variables": {}, "reason": "defaults", "confidence": 1}))
+    m, plan = maker(request_, settings("anthropic"), run_id="plan-1")
+    decide_plan(m, request_, plan, fixed=False)
+    m2, plan2 = maker(request_, settings("anthropic"), run_id="run-1")
+    made = decide_plan(m2, request_, plan2, fixed=False)
+    assert len(claude.requests) == 2 and all(d.cached for d in made.all) and plan2.max_parallel == 3
