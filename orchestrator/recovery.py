@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.engine import DecisionMaker
 from orchestrator.events import TaskEvent
 from orchestrator.scheduler import CANCELLED, DEGRADED, FAILED, SKIPPED, SUCCEEDED, PhaseResult
 
-_VOLATILE = re.compile(r"\b[0-9a-f]{8,}\b|\d+(\.\d+)?|/tmp/\S+|\.ansible/tmp/\S+", re.I)
+_VOLATILE = re.compile(r"\b[0-9a-f]{8,}\b|\d+(\.\d+)?|/tmp/\S+|\.ansible/tmp/\S+", re.IGNORECASE)
 
 
 def failure_summary(events: list[TaskEvent]) -> list[dict[str, Any]]:

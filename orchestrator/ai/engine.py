@@ -12,9 +12,10 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.bounds import Bounds, Confirm
@@ -98,7 +99,7 @@ class Decision:
 
 def data_block(text: str) -> str:
     """Host output as delimited data: it cannot close its own delimiter."""
-    return "<task_output>\n" + re.sub(r"<(/?)(task_output)", r"<\\\1\2", text, flags=re.I) + "\n</task_output>"
+    return "<task_output>\n" + re.sub(r"<(/?)(task_output)", r"<\\\1\2", text, flags=re.IGNORECASE) + "\n</task_output>"
 
 
 class DecisionMaker:

@@ -26,30 +26,30 @@ class Signature:
 
 # Matched on the failed events' module, message and stderr, first match wins (most specific first).
 SIGNATURES = (
-    Signature("disk_full", re.compile(r"No space left on device|disk (is )?full|ENOSPC", re.I), ABORT, 0,
+    Signature("disk_full", re.compile(r"No space left on device|disk (is )?full|ENOSPC", re.IGNORECASE), ABORT, 0,
               "the disk is full: free space on the host (logs, docker images) and run again"),
     Signature("apt_lock", re.compile(
         r"Could not get lock|Unable to acquire the dpkg frontend lock|dpkg was interrupted|"
-        r"is another process using it|Failed to lock apt for exclusive operation|/var/lib/dpkg/lock", re.I),
+        r"is another process using it|Failed to lock apt for exclusive operation|/var/lib/dpkg/lock", re.IGNORECASE),
         RETRY, 30, "apt/dpkg is locked by another process (often unattended-upgrades): wait and retry"),
     Signature("unreachable", re.compile(
         r"UNREACHABLE|Failed to connect to the host via ssh|Connection timed out|Connection refused|"
-        r"No route to host|Connection reset by peer|kex_exchange_identification", re.I),
+        r"No route to host|Connection reset by peer|kex_exchange_identification", re.IGNORECASE),
         RETRY, 20, "the host was unreachable over SSH: wait and retry"),
     Signature("port_in_use", re.compile(
         r"Address already in use|address already in use|bind\(\) to \S+ failed \(98|port is already allocated",
-        re.I), ABORT, 0, "a port the service needs is taken by another process: free it and run again"),
+        re.IGNORECASE), ABORT, 0, "a port the service needs is taken by another process: free it and run again"),
     Signature("dns_not_resolvable", re.compile(
         r"NXDOMAIN|Temporary failure in name resolution|Could not resolve host|Name or service not known|"
-        r"DNS problem|no valid A records|SERVFAIL", re.I),
+        r"DNS problem|no valid A records|SERVFAIL", re.IGNORECASE),
         RETRY, 60, "a name does not resolve yet (DNS propagation): wait and retry"),
     Signature("acme_failure", re.compile(
         r"urn:ietf:params:acme:error|Some challenges have failed|certbot\b.*(failed|error)|"
-        r"acme\b.*(challenge|order|account|directory).*(fail|error|refused)", re.I),
+        r"acme\b.*(challenge|order|account|directory).*(fail|error|refused)", re.IGNORECASE),
         RETRY, 60, "ACME issuance failed (often DNS or port 80 not ready yet): wait and retry once"),
     Signature("docker_down", re.compile(
         r"Cannot connect to the Docker daemon|docker\.sock|Is the docker daemon running|"
-        r"Error connecting: Error while fetching server API version", re.I),
+        r"Error connecting: Error while fetching server API version", re.IGNORECASE),
         RETRY, 15, "the Docker daemon was not running: wait for it and retry"),
 )
 
