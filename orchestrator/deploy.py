@@ -94,7 +94,13 @@ class Deployment:
         self.recovery = Recovery(self.maker, max_attempts=self.ai.max_recoveries, cancel=self.cancel,
                                  system_state=lambda: system_state(request, plan, {p: r.status for p, r in
                                                                                    self._results.items()}),
-                                 note=lambda phase, message: self.progress.note(phase, self.redactor.text(message)))
+                                 note=self._note)
+
+    def _note(self, phase: str, message: str) -> None:
+        """A recovery step: on the terminal and in the run log."""
+        message = self.redactor.text(message)
+        self.progress.note(phase, message)
+        self.log.log("warning", phase, message)
 
     def decide(self) -> PlanDecisions:
         """Strategic and tactical decisions, applied to the plan; call before printing the plan."""

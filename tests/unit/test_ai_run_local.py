@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,6 +135,9 @@ def test_a_failed_phase_is_recovered_with_adjusted_variables_and_remembered(home
     assert "recovery 1/2 by replay: retry_with_variables" in r.stdout
     assert "recovered by retry_with_variables" in r.stdout
     assert said(home, inv) == "firewall=True size=16m"
+    shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
+    log = (Path(shown["run"]["state_dir"]) / "run.log.jsonl").read_text()
+    assert "recovery 1/2 by replay: retry_with_variables" in log
     first = decisions(home, inv)
     recovery = next(d for d in first if d["decision_type"] == "recovery")
     assert recovery["provider"] == "replay" and recovery["validation"]["ok"]
