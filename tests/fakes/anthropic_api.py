@@ -9,8 +9,9 @@ nothing else differs from production. What it implements, as the API does:
   tool that is not in ``tools`` is rejected (HTTP 400 ``invalid_request_error``);
 * the answer ``{"id", "type": "message", "role": "assistant", "model", "content": [{"type": "tool_use",
   "id", "name", "input"}], "stop_reason": "tool_use", "stop_sequence", "usage"}`` with a ``request-id``
-  header; usage counts ``cache_creation_input_tokens`` the first time a system prefix marked
-  ``cache_control`` is seen, ``cache_read_input_tokens`` after;
+  header; usage counts ``cache_creation_input_tokens`` the first time a prefix (tools and system) marked
+  ``cache_control`` is seen, ``cache_read_input_tokens`` after; as the API does, a prefix shorter than
+  the model's minimum (``cache_minimum``, 1024 tokens for Sonnet) is silently not cached;
 * errors with their real types: 400 ``invalid_request_error``, 401, 403 ``permission_error``, 404
   ``not_found_error``, 429 ``rate_limit_error`` (with ``retry-after``), 500 ``api_error``, 529
   ``overloaded_error``; a refusal is ``stop_reason: "refusal"``.
@@ -49,6 +50,10 @@ def _id(prefix: str) -> str:
 class FakeAnthropic(FakeModelServer):
     name = "fake-anthropic"
     api_key = "sk-ant-fake-key"
+
+    def __init__(self, api_key: str | None = None, *, cache_minimum: int = 1024, handler=None):
+        super().__init__(api_key, handler=handler)
+        self.cache_minimum = cache_minimum  # tokens; 1024 for the Sonnets, more for some other models
 
     @property
     def base_url(self) -> str:
@@ -89,9 +94,10 @@ class FakeAnthropic(FakeModelServer):
             content, stop = [{"type": "text", "text": reply.text or ""}], "end_turn"
         system = body.get("system")
         blocks = system if isinstance(system, list) else []
-        cacheable = bool(body.get("cache_control")) or any(isinstance(b, dict) and b.get("cache_control")
-                                                           for b in blocks)
+        marked = bool(body.get("cache_control")) or any(isinstance(b, dict) and b.get("cache_control")
+                                                        for b in blocks)
         prefix = json.dumps([body.get("tools"), system], sort_keys=True)
+        cacheable = marked and _tokens(prefix) >= self.cache_minimum  # shorter: silently not cached
         read, written = self._cache_tokens(prefix, cacheable)
         usage = {"input_tokens": _tokens(json.dumps(body.get("messages"))) + (0 if cacheable else _tokens(prefix)),
                  "output_tokens": _tokens(json.dumps(content)),

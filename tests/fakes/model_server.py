@@ -42,8 +42,9 @@ class Reply:
     has_tool_input: bool = False  # tool_input was given (it may be None on purpose)
 
 
-def tool_call(data: Any, *, delay: float = 0.0, usage: dict[str, int] | None = None) -> Reply:
-    return Reply(tool_input=data, has_tool_input=True, delay=delay, usage=usage or {})
+def tool_call(data: Any, *, delay: float = 0.0, usage: dict[str, int] | None = None,
+              finish: str | None = None) -> Reply:
+    return Reply(tool_input=data, has_tool_input=True, delay=delay, usage=usage or {}, finish=finish)
 
 
 def text_answer(text: str, *, delay: float = 0.0, finish: str | None = None) -> Reply:
@@ -81,6 +82,7 @@ class FakeModelServer:
             self.api_key = api_key
         self.handler = handler
         self.requests: list[Received] = []
+        self.handler_errors: list[Exception] = []
         self._planned: deque[Reply] = deque()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -170,7 +172,11 @@ class FakeModelServer:
         received = Received(method, path, headers, body, text, request_id=self._request_id())
         with self._lock:
             self.requests.append(received)
-        status, payload, extra = self.respond(received)
+        try:
+            status, payload, extra = self.respond(received)
+        except Exception as exc:  # noqa: BLE001  (a test's handler failed: say so, 400 is not retried)
+            self.handler_errors.append(exc)
+            status, payload, extra = self._error(received, 400, f"fake: the reply handler failed: {exc!r}")
         received.status = status
         return status, payload, extra
 
@@ -179,6 +185,9 @@ class FakeModelServer:
 
     # --- per API ---------------------------------------------------------------------------------------
     def respond(self, received: Received) -> tuple[int, dict, dict]:
+        raise NotImplementedError
+
+    def _error(self, received: Received, status: int, message: str | None = None) -> tuple[int, dict, dict]:
         raise NotImplementedError
 
     def _request_id(self) -> str:

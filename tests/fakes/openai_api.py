@@ -6,14 +6,16 @@ differs from production. What it implements:
 
 * ``Authorization: Bearer KEY``; otherwise HTTP 401 with the error envelope ``{"error": {"message",
   "type", "param", "code"}}`` (``invalid_api_key``); ``require_key=False`` accepts any key, as a local
-  server does;
+  server does; ``arguments_as_object=True`` sends tool arguments as a JSON object instead of a string,
+  as some local servers do;
 * ``model`` and ``messages`` required; a ``tool_choice`` naming a function not in ``tools`` is rejected;
 * the answer ``{"id", "object": "chat.completion", "created", "model", "choices": [{"index": 0,
   "message": {"role": "assistant", "content": null, "tool_calls": [{"id", "type": "function",
-  "function": {"name", "arguments": "<json string>"}}], "refusal": null}, "finish_reason": "tool_calls"}],
-  "usage": {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details":
-  {"cached_tokens"}, ...}}`` with an ``x-request-id`` header; as OpenAI does, a prompt prefix (system
-  message and tools) of 1024 tokens or more seen before is reported as cached, in steps of 128 tokens;
+  "function": {"name", "arguments": "<json string>"}}], "refusal": null}, "finish_reason"}], "usage":
+  {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details": {"cached_tokens"},
+  ...}}`` with an ``x-request-id`` header; ``finish_reason`` is ``"stop"`` for a function forced by name
+  in ``tool_choice`` (as OpenAI answers), ``"tool_calls"`` otherwise; as OpenAI does, a prompt prefix
+  (system message and tools) of 1024 tokens or more seen before is reported as cached, in steps of 128;
 * a refusal is ``message.refusal`` with ``content: null``; a text answer is ``message.content``;
 * errors: 400 ``invalid_request_error``, 401, 404 (unknown model), 429 ``rate_limit_exceeded`` (with
   ``retry-after``), 500 ``server_error``, 503 (overloaded).
@@ -62,9 +64,11 @@ class FakeOpenAI(FakeModelServer):
     name = "fake-openai"
     api_key = "sk-proj-fake-key"
 
-    def __init__(self, api_key: str | None = None, *, require_key: bool = True, handler=None):
+    def __init__(self, api_key: str | None = None, *, require_key: bool = True, arguments_as_object: bool = False,
+                 handler=None):
         super().__init__(api_key, handler=handler)
         self.require_key = require_key
+        self.arguments_as_object = arguments_as_object  # as some local servers send them
 
     @property
     def base_url(self) -> str:
@@ -104,9 +108,14 @@ class FakeOpenAI(FakeModelServer):
             name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
             name = name or ((body.get("tools") or [{}])[0].get("function") or {}).get("name", "tool")
             arguments = reply.tool_input if isinstance(reply.tool_input, str) else json.dumps(reply.tool_input)
+            if self.arguments_as_object and not isinstance(reply.tool_input, str):
+                arguments = reply.tool_input
             message["tool_calls"] = [{"id": _id("call_"), "type": "function",
                                       "function": {"name": name, "arguments": arguments}}]
-            finish, output = "tool_calls", arguments
+            # OpenAI ends a call of a function named in tool_choice with "stop", other calls "tool_calls"
+            # (vllm-project/vllm#25054 measured it and aligned vLLM)
+            finish = "stop" if isinstance(choice, dict) else "tool_calls"
+            output = json.dumps(arguments)
         elif reply.refusal is not None:
             message["refusal"] = reply.refusal
             finish, output = "stop", reply.refusal

@@ -76,29 +76,36 @@ def openai_for(fake, **settings) -> OpenAIProvider:
 
 
 # --- Anthropic ------------------------------------------------------------------------------------------
+LONG_SYSTEM = SYSTEM + " Rules: " + "keep every host reachable; " * 200  # > 1024 tokens: worth caching
+
+
 def test_anthropic_tool_answer_with_usage_cache_and_request_id(claude):
     claude.reply(tool_call(CHOICE), tool_call({"strategy": "parallel", "reason": "all green"}))
     provider = anthropic_for(claude)
-    first = ask(provider)
+    first = ask(provider, system=LONG_SYSTEM)
     assert first.data == CHOICE and json.loads(first.raw) == CHOICE
     assert (first.provider, first.model) == ("anthropic", "claude-sonnet-5-5")
     assert first.request_id == claude.requests[0].request_id and first.request_id.startswith("req_")
     assert first.cache_write > 0 and first.cache_read == 0  # the system prefix went into the cache
     assert first.tokens_in > first.cache_write and first.tokens_out > 0 and first.latency > 0
 
-    second = ask(provider)
+    second = ask(provider, system=LONG_SYSTEM)
     assert second.data["strategy"] == "parallel"
     assert second.cache_read == first.cache_write and second.cache_write == 0  # ... and was read back
 
     body = claude.last.body
     assert body["model"] == "claude-sonnet-5-5" and body["max_tokens"] == 1024
-    assert body["system"] == [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
+    assert body["system"] == [{"type": "text", "text": LONG_SYSTEM, "cache_control": {"type": "ephemeral"}}]
     assert body["messages"] == [{"role": "user", "content": PROMPT}]
     assert body["tools"] == [{"name": "choose_strategy", "description": "Choose the deployment strategy.",
                               "input_schema": SCHEMA, "strict": True}]
     assert body["tool_choice"] == {"type": "tool", "name": "choose_strategy"}
     assert "temperature" not in body
     assert not claude.sent_anywhere(claude.api_key)
+
+    claude.reply(tool_call(CHOICE))  # a short prefix is below the API's minimum: not cached
+    short = ask(provider)
+    assert (short.cache_read, short.cache_write) == (0, 0) and short.tokens_in > 0
 
 
 def test_anthropic_sdk_sends_bearer_and_version_and_the_fake_also_takes_x_api_key(claude):
@@ -165,6 +172,25 @@ def test_anthropic_429_after_the_retries_is_rate_limited(claude):
     assert json.loads(err.raw)["error"]["type"] == "rate_limit_error"
 
 
+def test_anthropic_does_not_wait_out_a_long_retry_after(claude):
+    claude.reply(error(429, retry_after=3600), tool_call(CHOICE))
+    started = time.monotonic()
+    err = failure(anthropic_for(claude, max_retries=2))
+    assert time.monotonic() - started < 3 and len(claude.requests) == 1
+    assert err.kind == base.RATE_LIMITED and "retry after 3600 s" in err.message
+    assert claude.planned == 1  # the answer that a retry would have had
+
+
+def test_anthropic_retry_wait_bound_is_settable():
+    with FakeAnthropic() as claude:
+        claude.reply(error(529, retry_after=2))  # a retry would get "no reply planned" (400)
+        err = failure(anthropic_for(claude, max_retries=2, extra={"max_retry_wait": 1}))
+        assert err.kind == base.OVERLOADED and len(claude.requests) == 1
+        claude.reply(error(529, retry_after=0.2), tool_call(CHOICE))
+        assert ask(anthropic_for(claude, max_retries=2, extra={"max_retry_wait": 1})).data == CHOICE
+        assert [r.status for r in claude.requests] == [529, 529, 200]
+
+
 @pytest.mark.parametrize("status,kind", [(529, base.OVERLOADED), (500, base.SERVER_ERROR),
                                          (404, base.BAD_REQUEST)])
 def test_anthropic_http_errors(claude, status, kind):
@@ -172,6 +198,15 @@ def test_anthropic_http_errors(claude, status, kind):
     err = failure(anthropic_for(claude, max_retries=1))
     assert err.kind == kind and f"HTTP {status}" in err.message
     assert len(claude.requests) == (1 if status == 404 else 2)  # 5xx are retried, 404 is not
+
+
+def test_base_url_mistakes_get_a_hint(claude, gpt):
+    err = failure(make_provider("anthropic", ProviderSettings(base_url=claude.base_url + "/v1",
+                                                              api_key=claude.api_key, max_retries=0)))
+    assert err.kind == base.BAD_REQUEST and "host root, without /v1" in err.message
+    no_v1 = gpt.base_url.removesuffix("/v1")
+    err = failure(make_provider("openai", ProviderSettings(base_url=no_v1, api_key=gpt.api_key, max_retries=0)))
+    assert err.kind == base.BAD_REQUEST and "usually end in /v1" in err.message
 
 
 def test_anthropic_slow_answer_is_a_quick_timeout(claude):
@@ -194,6 +229,9 @@ def test_anthropic_refusal_and_missing_tool_call_and_non_object_input(claude):
     claude.reply(tool_call(["rolling"]))
     err = failure(provider)
     assert err.kind == base.BAD_ANSWER and err.raw == '["rolling"]'
+    claude.reply(tool_call({"strategy": "rolling"}, finish="max_tokens"))  # input cut short
+    err = failure(provider)
+    assert err.kind == base.BAD_ANSWER and "max_tokens" in err.message
 
 
 def test_anthropic_without_any_key_is_auth_and_sends_nothing(claude):
@@ -249,10 +287,9 @@ def test_openai_tool_answer_with_usage_and_request_id(gpt):
 
 
 def test_openai_long_system_prefix_is_reported_cached_on_the_second_ask(gpt):
-    system = SYSTEM + " Rules: " + "keep every host reachable; " * 200  # > 1024 tokens
     provider = openai_for(gpt)
     gpt.reply(tool_call(CHOICE), tool_call(CHOICE))
-    first, second = ask(provider, system=system), ask(provider, system=system)
+    first, second = ask(provider, system=LONG_SYSTEM), ask(provider, system=LONG_SYSTEM)
     assert first.cache_read == 0
     assert second.cache_read >= 1024 and second.cache_read % 128 == 0 and second.tokens_in >= second.cache_read
 
@@ -276,6 +313,9 @@ def test_openai_refusal_and_missing_tool_call(gpt):
     assert err.kind == base.REFUSAL and err.raw == "Rolling seems wise."
     gpt.reply(text_answer('{"strategy": "rol', finish="length"))
     assert failure(provider).kind == base.BAD_ANSWER
+    gpt.reply(tool_call({"strategy": "rolling"}, finish="length"))  # arguments cut short (yet parsable)
+    err = failure(provider)
+    assert err.kind == base.BAD_ANSWER and "max_tokens" in err.message and err.raw == '{"strategy": "rolling"}'
 
 
 def test_openai_json_text_answer_of_a_local_server_is_accepted(gpt):
@@ -283,6 +323,22 @@ def test_openai_json_text_answer_of_a_local_server_is_accepted(gpt):
     gpt.reply(text_answer(json.dumps(CHOICE)), text_answer("```json\n" + json.dumps(CHOICE) + "\n```"))
     assert ask(provider).data == CHOICE
     assert ask(provider).data == CHOICE
+
+
+def test_openai_arguments_sent_as_an_object_are_accepted():
+    with FakeOpenAI(require_key=False, arguments_as_object=True) as local:
+        local.reply(tool_call(CHOICE))
+        answer = ask(make_provider("openai", ProviderSettings(base_url=local.base_url, max_retries=0)))
+        assert answer.data == CHOICE and json.loads(answer.raw) == CHOICE
+
+
+def test_extra_body_fields_reach_the_api(claude, gpt):
+    gpt.reply(tool_call(CHOICE))
+    ask(openai_for(gpt, extra={"body": {"reasoning_effort": "low"}}))
+    assert gpt.last.body["reasoning_effort"] == "low"
+    claude.reply(tool_call(CHOICE))
+    ask(anthropic_for(claude, extra={"body": {"service_tier": "standard_only"}}))
+    assert claude.last.body["service_tier"] == "standard_only"
 
 
 def test_openai_429_with_retry_after_is_retried_then_answered(gpt):
@@ -372,3 +428,13 @@ def test_handler_answers_from_the_prompt():
     with FakeAnthropic(handler=handler) as claude, FakeOpenAI(handler=handler) as gpt:
         assert ask(anthropic_for(claude)).data["strategy"] == "rolling"
         assert ask(openai_for(gpt), prompt="all hosts green").data["strategy"] == "parallel"
+
+
+def test_a_failing_handler_is_reported_not_a_hang():
+    def handler(body):
+        raise KeyError("strategy")
+
+    with FakeAnthropic(handler=handler) as claude:
+        err = failure(anthropic_for(claude, max_retries=2))
+        assert err.kind == base.BAD_REQUEST and "reply handler failed" in err.message
+        assert len(claude.handler_errors) == 1 and len(claude.requests) == 1

@@ -12,6 +12,7 @@ them; what is left after them becomes a ProviderError.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from typing import Any
@@ -36,6 +37,10 @@ from orchestrator.ai.providers.base import (
 # The current Sonnet in anthropic 2.14's `types.Model` list; settable with `settings.model`.
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
+# The SDK waits out any `retry-after`, however long; a decision is not worth more than this between two
+# attempts (the openai SDK stops at 120 s). settings.extra["max_retry_wait"] changes it.
+MAX_RETRY_WAIT = 60.0
+
 NO_KEY = ("no Anthropic API key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN), or give the key in "
           "the AI settings")
 
@@ -54,6 +59,7 @@ class AnthropicProvider:
                 base_url=self.settings.base_url or None,
                 timeout=self.settings.timeout,
                 max_retries=self.settings.max_retries,
+                middleware=[self._bounded_retry_wait],
             )
         except (anthropic.AnthropicError, ValueError) as exc:  # a broken SDK profile, conflicting settings
             self._setup_error = ProviderError(AUTH, f"Anthropic credentials: {self._scrub(str(exc))}")
@@ -78,8 +84,12 @@ class AnthropicProvider:
                 tools=[{"name": tool_name, "description": tool_description, "input_schema": schema,
                         "strict": True}],
                 tool_choice={"type": "tool", "name": tool_name},
+                extra_body=self.settings.extra.get("body") or None,  # e.g. service_tier, metadata
             )
-        except TypeError as exc:  # the SDK's "Could not resolve authentication method"
+        except TypeError as exc:
+            if "authentication" not in str(exc):
+                raise
+            # the SDK's "Could not resolve authentication method": a profile that yielded no credential
             raise ProviderError(AUTH, f"{NO_KEY} ({exc})") from None
         except anthropic.AnthropicError as exc:
             raise self._error(exc) from None
@@ -91,16 +101,26 @@ class AnthropicProvider:
             self._client.close()
 
     # --- internals -------------------------------------------------------------------------------------
+    def _bounded_retry_wait(self, request, call_next):
+        """Middleware (runs once per attempt): an answer asking to retry after longer than the bound is
+        not retried; the error then says how long the server asked to wait."""
+        response = call_next(request)
+        wait = retry_after(response.http_response.headers)
+        if wait is not None and wait > float(self.settings.extra.get("max_retry_wait", MAX_RETRY_WAIT)):
+            response.http_response.headers["x-should-retry"] = "false"  # honoured by the SDK's retry loop
+        return response
+
     def _answer(self, message, tool_name: str, latency: float) -> Answer:
         request_id = getattr(message, "_request_id", None)
         text = "".join(b.text for b in message.content if b.type == "text")
         calls = [b for b in message.content if b.type == "tool_use" and b.name == tool_name]
         if message.stop_reason == "refusal":
             raise ProviderError(REFUSAL, "the model refused to answer", request_id=request_id, raw=text)
+        if message.stop_reason == "max_tokens":  # a tool input cut short is not an answer
+            raw = json.dumps(calls[0].input, ensure_ascii=False) if calls else text
+            raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})",
+                                request_id=request_id, raw=raw)
         if not calls:
-            if message.stop_reason == "max_tokens":
-                raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})"
-                                    " before the tool call", request_id=request_id, raw=text)
             raise ProviderError(REFUSAL, f"the model did not call the tool {tool_name!r} "
                                 f"(stop_reason {message.stop_reason})", request_id=request_id, raw=text)
         data = calls[0].input
@@ -131,6 +151,9 @@ class AnthropicProvider:
         if isinstance(exc, anthropic.APIStatusError):
             status, request_id = exc.status_code, exc.request_id
             detail = self._scrub(exc.api_message or exc.message)
+            wait = retry_after(exc.response.headers)
+            if wait is not None and status in (429, 503, 529):
+                detail += f" (the server asks to retry after {wait:g} s)"
             raw = self._scrub(json.dumps(exc.body)) if exc.body is not None else None
             if isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
                 kind, what = AUTH, "the API key was refused"
@@ -142,6 +165,8 @@ class AnthropicProvider:
                 kind, what = SERVER_ERROR, f"server error{retries}"
             else:  # 400 (bad schema, prompt too long), 404 (unknown model), 413, ...
                 kind, what = BAD_REQUEST, "the request was rejected"
+                if status == 404 and str(self._client.base_url).rstrip("/").endswith("/v1"):
+                    detail += " (the Anthropic base URL is the host root, without /v1)"
             return ProviderError(kind, f"Anthropic API: {what} (HTTP {status}): {detail}",
                                  request_id=request_id, raw=raw)
         if isinstance(exc, anthropic.CredentialsError):
@@ -155,3 +180,22 @@ class AnthropicProvider:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def retry_after(headers) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), as the SDK reads them."""
+    try:
+        return float(headers.get("retry-after-ms")) / 1000
+    except (TypeError, ValueError):
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

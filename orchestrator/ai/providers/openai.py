@@ -89,6 +89,7 @@ class OpenAIProvider:
                                                          "parameters": schema, "strict": True}}],
                 tool_choice={"type": "function", "function": {"name": tool_name}},
                 parallel_tool_calls=False,  # one answer; strict schemas need it off
+                extra_body=self.settings.extra.get("body") or None,  # e.g. reasoning_effort, Ollama options
                 **{self._max_tokens_param: self.settings.max_tokens},
             )
         except openai.OpenAIError as exc:
@@ -111,10 +112,15 @@ class OpenAIProvider:
         if message.refusal:
             raise ProviderError(REFUSAL, f"the model refused to answer: {message.refusal}",
                                 request_id=request_id, raw=message.refusal)
+        if choice.finish_reason == "length":  # arguments cut short are not an answer
+            raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens ({self.settings.max_tokens})",
+                                request_id=request_id, raw=content or _arguments(message))
         calls = [c for c in (message.tool_calls or []) if getattr(c, "function", None) is not None]
         call = next((c for c in calls if c.function.name == tool_name), calls[0] if calls else None)
         if call is not None:
             raw = call.function.arguments or ""
+            if isinstance(raw, (dict, list)):  # some local servers send the arguments as an object
+                raw = json.dumps(raw, ensure_ascii=False)
             try:
                 data = json.loads(raw)
             except ValueError as exc:
@@ -126,10 +132,6 @@ class OpenAIProvider:
             raw = content
             data = _json_object(content)
             if data is None:
-                if choice.finish_reason == "length":
-                    raise ProviderError(BAD_ANSWER, f"the answer was cut at max_tokens "
-                                        f"({self.settings.max_tokens}) before the tool call",
-                                        request_id=request_id, raw=raw)
                 if choice.finish_reason == "content_filter":
                     raise ProviderError(REFUSAL, "the answer was withheld by the content filter",
                                         request_id=request_id, raw=raw)
@@ -174,6 +176,8 @@ class OpenAIProvider:
                 kind, what = SERVER_ERROR, f"server error{retries}"
             else:  # 400 (schema not accepted, context too long), 404 (unknown model), ...
                 kind, what = BAD_REQUEST, "the request was rejected"
+                if status == 404 and not str(self._client.base_url).rstrip("/").endswith("/v1"):
+                    detail += " (OpenAI-compatible base URLs usually end in /v1)"
             return ProviderError(kind, f"OpenAI API: {what} (HTTP {status}): {detail}",
                                  request_id=request_id, raw=raw)
         return ProviderError(SERVER_ERROR, f"OpenAI API: {self._scrub(str(exc))}")
@@ -195,3 +199,13 @@ def _json_object(text: str) -> dict | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _arguments(message) -> str:
+    """The raw arguments of the first function call, if any."""
+    for call in message.tool_calls or []:
+        function = getattr(call, "function", None)
+        if function is not None:
+            args = function.arguments
+            return args if isinstance(args, str) else json.dumps(args)
+    return ""
