@@ -234,3 +234,39 @@ def test_secrets_are_masked_in_every_attempt_and_decision(home, inv, tmp_path, m
     for path in state.rglob("*"):
         if path.is_file():
             assert b"Sup3rSecretKey-0042" not in path.read_bytes(), path
+
+
+def test_a_local_openai_compatible_server_without_a_key_drives_the_run(home, inv):
+    from tests.fakes.model_server import tool_call
+    from tests.fakes.openai_api import FakeOpenAI
+
+    def answer(body):
+        tool = body["tool_choice"]["function"]["name"]
+        if tool == "recovery" and "demo_body_size" in json.dumps(body["messages"]):
+            return tool_call({"action": "retry_with_variables", "variables": {"demo_body_size": "8m",
+                              "demo_workers": None, "demo_firewall_enabled": None}, "backoff_seconds": 0,
+                              "reason": "a size needs a unit like m", "confidence": 0.8})
+        if tool == "tactical":
+            return tool_call({"variables": {"base_server": {"demo_workers": 3, "demo_body_size": None}},
+                              "reason": "three workers", "confidence": 0.6})
+        if tool == "optimization":
+            return tool_call({"suggestions": [], "reason": "nothing", "confidence": 1})
+        if tool == "strategic":
+            return tool_call({"strategy": "sequential", "max_parallel": 1, "reason": "one host", "confidence": 1})
+        return tool_call({"action": "abort", "reason": "?"})
+
+    write(inv / "group_vars/all/demo.yml", "demo_firewall_enabled: true\ndemo_body_size: sixteen\n")
+    with FakeOpenAI(require_key=False, handler=answer) as local:  # as Ollama, vLLM or llama.cpp server
+        write(inv / "group_vars/all/aidevops.yml",
+              "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: []\n"
+              f"  dns: {{provider: none}}\n  ai: {{provider: openai, model: qwen2.5, base_url: '{local.base_url}'}}\n")
+        r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server", "--plain")
+        tools = [q.body["tool_choice"]["function"]["name"] for q in local.requests]
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "AI decisions by openai (the request's ai.provider)" in r.stdout
+    assert tools == ["strategic", "tactical", "recovery", "optimization"]
+    assert "strategy: sequential (AI (openai): one host)" in r.stdout
+    assert said(home, inv) == "firewall=True size=8m"
+    rows = decisions(home, inv)
+    assert {d["model"] for d in rows if d["provider"] == "openai"} == {"qwen2.5"}
+    assert all(d["fallback_reason"] is None for d in rows)
