@@ -85,7 +85,8 @@ NGINX_FAILURE = [{"host": "vps-1", "task": "Check the sites", "action": "ansible
 
 def test_anthropic_strategic_and_tactical_decisions_are_applied_and_recorded(request_, claude):
     claude.reply(tool_call({"strategy": "sequential", "max_parallel": 1, "reason": "one small host",
-                            "confidence": 0.8}, usage={"input_tokens": 900, "output_tokens": 40}),
+                            "confidence": 0.8}, usage={"input_tokens": 900, "output_tokens": 40, "cache_read_input_tokens": 2048,
+                                   "cache_creation_input_tokens": 0}),
                  tool_call({"variables": {"nginx_proxy": {"nginx_proxy_read_timeout": 120}},
                             "reason": "n8n webhooks can be slow", "confidence": 0.7}))
     m, plan = maker(request_, settings("anthropic"))
@@ -113,7 +114,11 @@ def test_anthropic_strategic_and_tactical_decisions_are_applied_and_recorded(req
         ("strategic", "anthropic", None), ("tactical", "anthropic", None)]
     s = rows[0]
     assert s["model"] == "claude-sonnet-5-5" and s["tokens_out"] == 40 and s["latency"] > 0
-    assert s["cache_write"] > 0 and s["tokens_in"] == 900 + s["cache_write"]  # the system prefix, marked cacheable
+    assert (s["cache_read"], s["cache_write"], s["tokens_in"]) == (2048, 0, 900 + 2048)  # reads count as input
+    from orchestrator.render import ai_metrics
+    m = ai_metrics(rows)
+    assert (m["decisions"], m["cache_read_tokens"], m["fallbacks"], m["cache_hits"]) == (2, 2048, 0, 0)
+    assert m["average_latency"] > 0
     assert s["request_id"] == claude.requests[0].request_id
     assert len(s["prompt_sha256"]) == 64 and s["prompt_chars"] > 100
     assert json.loads(s["raw_answer"])["strategy"] == "sequential"
