@@ -53,18 +53,63 @@ strategy_option = click.option(
     help="How phases are scheduled (default: the request's options.strategy, else hybrid).",
 )
 only_option = click.option("--only", metavar="PHASE[,PHASE]", help="Run only these phases (others are taken as done).")
+ai_option = click.option(
+    "--ai", "ai", metavar="PROVIDER",
+    help="Who makes the decisions: anthropic, openai, offline or replay:FILE (default: the request's ai.provider, "
+         "$AIDEVOPS_AI, anthropic if ANTHROPIC_API_KEY is set, else offline).",
+)
+yes_option = click.option("--yes", "-y", is_flag=True,
+                          help="Allow AI decisions to set critical variables (firewall, SSH, data) without asking.")
+
+
+def _confirm(yes: bool):
+    """Critical variables: --yes, else a question when someone is at the terminal, else never."""
+    if yes:
+        return lambda phase, name, value: True
+    if sys.stdin.isatty():
+        return lambda phase, name, value: click.confirm(
+            f"The AI wants to set the critical variable {phase}.{name} = {value!r}. Allow?", default=False)
+    return None
+
+
+def _deployment(request, the_plan, strategy, ai, yes, **kw):
+    from orchestrator.ai.planning import strategy_fixed
+    from orchestrator.ai.settings import resolve
+    from orchestrator.deploy import Deployment
+
+    settings = resolve(ai, request.ai, request.inventory)
+    return Deployment(request, the_plan, ai=settings, confirm=_confirm(yes),
+                      strategy_fixed=strategy_fixed(request, strategy), **kw)
 
 
 @cli.command()
 @inventory_option
 @strategy_option
 @only_option
-def plan(inventory, strategy, only):
-    """Print the plan for an inventory without running anything."""
-    from orchestrator.render import print_plan
+@ai_option
+@yes_option
+def plan(inventory, strategy, only, ai, yes):
+    """Print the plan for an inventory without running anything; with --ai, the decisions it would use."""
+    from orchestrator.render import print_decisions_made, print_plan
 
     request, the_plan = _load(inventory, strategy, only)
-    print_plan(request, the_plan)
+    if ai:
+        from orchestrator import paths, vault
+        from orchestrator.ai.planning import decide_plan, make_maker, strategy_fixed
+        from orchestrator.ai.settings import resolve
+        from orchestrator.deploy import new_run_id, store_for
+        from orchestrator.redact import Redactor
+
+        settings = resolve(ai, request.ai, request.inventory)
+        plan_id = "plan-" + new_run_id()  # recorded apart from runs: `aidevops decisions PLAN_ID`
+        maker = make_maker(settings, request, the_plan, store=store_for(request.inventory), run_id=plan_id,
+                           redactor=Redactor(vault.secret_values(request.inventory)),
+                           state_dir=paths.state_dir(request.inventory), confirm=_confirm(yes))
+        made = decide_plan(maker, request, the_plan, strategy_fixed(request, strategy))
+        print_plan(request, the_plan)
+        print_decisions_made(settings, made.all, plan_id, request.inventory)
+    else:
+        print_plan(request, the_plan)
 
 
 @cli.command()
@@ -73,15 +118,20 @@ def plan(inventory, strategy, only):
 @only_option
 @click.option("--check", is_flag=True, help="Dry run: Ansible check mode with diffs; nothing is changed.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
-def run(inventory, strategy, only, check, plain):
+@ai_option
+@yes_option
+def run(inventory, strategy, only, check, plain, ai, yes):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
-    from orchestrator.deploy import Deployment
-    from orchestrator.render import print_outcome, print_plan
+    from orchestrator.render import print_decisions_made, print_outcome, print_plan
 
     request, the_plan = _load(inventory, strategy, only)
+    command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "") + \
+        (f" --ai {ai}" if ai else "")
+    deployment = _deployment(request, the_plan, strategy, ai, yes, live=False if plain else None, check=check,
+                             command=command)
+    made = deployment.decide()
     print_plan(request, the_plan)
-    command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
-    deployment = Deployment(request, the_plan, live=False if plain else None, check=check, command=command)
+    print_decisions_made(deployment.ai, made.all, None, request.inventory)
     outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)
@@ -127,11 +177,37 @@ def runs_show(run_id, inventory, as_json):
     run_id = run_id or store.latest_run_id()
     record = store.run(run_id)
     phases, stats, failures = store.phases(record.id), store.host_stats(record.id), store.failures(record.id)
+    from orchestrator.render import ai_metrics, print_ai_metrics
+
+    metrics = ai_metrics(store.decisions(record.id))
     if as_json:
         click.echo(json.dumps({"run": record.__dict__, "phases": phases, "host_stats": stats,
-                               "failures": failures}, indent=2, default=str))
+                               "failures": failures, "ai": metrics}, indent=2, default=str))
     else:
         print_run(record, phases, stats, failures)
+        print_ai_metrics(metrics)
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Every field, as JSON (a file for --ai replay:FILE).")
+def decisions(run_id, inventory, as_json):
+    """List the AI decisions of a run (default: the latest) or of an `aidevops plan --ai`."""
+    from orchestrator.render import print_decisions
+
+    store = _store(inventory)
+    if run_id and run_id.startswith("plan-"):
+        rows = store.decisions(run_id)
+        if not rows:
+            raise BadInput(f"no decisions recorded for '{run_id}'", hint="`aidevops plan --ai PROVIDER` prints the id")
+    else:
+        run_id = store.run(run_id or store.latest_run_id() or "").id
+        rows = store.decisions(run_id)
+    if as_json:
+        click.echo(json.dumps({"run_id": run_id, "decisions": rows}, indent=2, default=str))
+    else:
+        print_decisions(run_id, rows)
 
 
 @runs.command("events")

@@ -14,10 +14,15 @@ from typing import TextIO
 
 from orchestrator import errors, paths, vault
 from orchestrator.agents.context import AgentResult, PhaseContext
+from orchestrator.ai.bounds import Confirm
+from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, system_state
+from orchestrator.ai.settings import AISettings
+from orchestrator.ai.settings import resolve as resolve_ai
 from orchestrator.artifacts import scrub
 from orchestrator.events import TaskEvent, host_stats, parse
 from orchestrator.plan import Phase, Plan
 from orchestrator.progress import Progress
+from orchestrator.recovery import Recovery
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest
 from orchestrator.runlog import RunLog
@@ -60,7 +65,8 @@ def outcome_status(results: dict[str, PhaseResult], cancelled: bool) -> tuple[st
 
 class Deployment:
     def __init__(self, request: DeploymentRequest, plan: Plan, *, stream: TextIO | None = None,
-                 live: bool | None = None, command: str = "run", check: bool = False):
+                 live: bool | None = None, command: str = "run", check: bool = False,
+                 ai: AISettings | None = None, confirm: Confirm | None = None, strategy_fixed: bool = True):
         self.request = request
         self.plan = plan
         self.command = command + (" --check" if check else "")
@@ -75,8 +81,32 @@ class Deployment:
         self.cancel = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._failures: dict[str, list[TaskEvent]] = {}
+        self._last_failures: dict[str, list[TaskEvent]] = {}
         self._degraded: dict[str, list[str]] = {}
         self._results: dict[str, PhaseResult] = {}  # finished phases, for controller-side agents
+        # The AI layer (offline unless a provider is chosen): decisions before, during and after the run.
+        self.ai = ai or resolve_ai(None, request.ai, request.inventory)
+        self.maker = make_maker(self.ai, request, plan, store=self.store, run_id=self.run_id, redactor=self.redactor,
+                                state_dir=self.state_dir, confirm=confirm,
+                                log=lambda level, message: self.log.log(level, "ai", message))
+        self.strategy_fixed = strategy_fixed
+        self.decisions: PlanDecisions | None = None
+        self.recovery = Recovery(self.maker, max_attempts=self.ai.max_recoveries, cancel=self.cancel,
+                                 system_state=lambda: system_state(request, plan, {p: r.status for p, r in
+                                                                                   self._results.items()}),
+                                 note=self._note)
+
+    def _note(self, phase: str, message: str) -> None:
+        """A recovery step: on the terminal and in the run log."""
+        message = self.redactor.text(message)
+        self.progress.note(phase, message)
+        self.log.log("warning", phase, message)
+
+    def decide(self) -> PlanDecisions:
+        """Strategic and tactical decisions, applied to the plan; call before printing the plan."""
+        if self.decisions is None:
+            self.decisions = decide_plan(self.maker, self.request, self.plan, self.strategy_fixed)
+        return self.decisions
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -123,23 +153,36 @@ class Deployment:
     def _execute(self, phase: Phase) -> PhaseResult:
         if phase.agent.entry:
             return self._execute_controller_agent(phase)
+        variables = (self.decisions.variables if self.decisions else {}).get(phase.id, {})
+        result = self._run_phase(phase, variables)
+        if result.status == FAILED and not self.check and not self.cancel.is_set():
+            result = self.recovery.recover(phase.id, result, lambda: self._last_failures.get(phase.id, []),
+                                           lambda extra, attempt: self._run_phase(phase, extra, attempt), variables)
+        return result
+
+    def _run_phase(self, phase: Phase, variables: dict, attempt: int = 0) -> PhaseResult:
         started_at, t0 = now(), time.monotonic()
+        before = len(self._failures.get(phase.id, []))
         # Phases that failed so far: the proxy leaves out a service whose deployment failed.
         failed = sorted(p for p, r in self._results.items() if r.status in (FAILED, SKIPPED, NOT_AVAILABLE))
+        private_data_dir = self.run_dir / (phase.id if not attempt else f"{phase.id}.retry{attempt}")
         run = run_playbook(
             phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
-            private_data_dir=self.run_dir / phase.id, events=self._events, cancel=self.cancel,
-            extravars={"aidevops_run_id": self.run_id, "aidevops_failed_phases": failed}, check=self.check,
+            private_data_dir=private_data_dir, events=self._events, cancel=self.cancel,
+            # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
+            extravars={**variables, "aidevops_run_id": self.run_id, "aidevops_failed_phases": failed},
+            check=self.check,
         )
         self._flush_events()
+        self._last_failures[phase.id] = self._failures.get(phase.id, [])[before:]  # this attempt's, for recovery
         # Tasks without no_log may print a secret: no artifact keeps one in clear text.
-        scrub(self.run_dir / phase.id, self.redactor)
+        scrub(private_data_dir, self.redactor)
         stats = host_stats(run.stats)
         self.store.record_host_stats(self.run_id, phase.id, stats)
         status = _RUNNER_STATUS.get(run.status, FAILED)
         reason = ""
         if status == FAILED:
-            failures = self._failures.get(phase.id, [])
+            failures = self._last_failures[phase.id]
             if failures:
                 first = failures[0]
                 reason = f"{len(failures)} task(s) failed; first on {first.host}: {first.task}: {first.message}"
@@ -188,12 +231,24 @@ class Deployment:
         level = "error" if r.status == FAILED else "info"
         self.log.log(level, r.phase, f"phase {r.status}", reason=r.reason, duration=r.duration, rc=r.rc)
 
+    def _optimize(self, results: dict[str, PhaseResult]) -> None:
+        """After the run: suggestions for next time, recorded (nothing is changed)."""
+        phases = [{"phase": r.phase, "status": r.status, "reason": r.reason[:300],
+                   "duration": round(r.duration or 0, 1), "recovered": self.recovery.recovered.get(r.phase)}
+                  for r in results.values()]
+        try:
+            self.maker.optimization(phases=phases, system_state=system_state(
+                self.request, self.plan, {p: r.status for p, r in results.items()}))
+        except Exception as exc:  # advice only: it never changes the run's outcome
+            self.log.log("warning", "ai", f"optimization decision failed: {exc!r}")
+
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
         t0 = time.monotonic()
         self.store.start_run(self.run_id, str(self.request.inventory), self.command, self.request.as_dict(),
                              str(self.run_dir))
+        self.decide()
         self.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
         self.log.log("info", "orchestrator", "run started", strategy=self.plan.strategy,
                      phases=[p.id for p in self.plan.phases])
@@ -208,6 +263,8 @@ class Deployment:
             self._events.put(None)
             dispatcher.join()
         interrupted = scheduler.interrupted or self.cancel.is_set()
+        if not interrupted:
+            self._optimize(results)
         status, code = outcome_status(results, interrupted)
         duration = time.monotonic() - t0
         self.store.finish_run(self.run_id, status, code, duration)

@@ -156,3 +156,91 @@ def print_sandbox(hosts, box) -> None:
         console.print(f"{svc.name}: {svc.state}, {svc.address or '-'} on {box.network}; {ports}", markup=False)
     console.print(f"inventory: {box.hosts_file}", style="dim")
     console.print(f"ssh: ssh -i {box.key_file} -p {hosts[0].ssh_port} root@127.0.0.1", style="dim", markup=False)
+
+
+# -- AI decisions ---------------------------------------------------------------------------------
+
+def _decision_text(d: dict[str, Any] | None, decision_type: str) -> str:
+    if not isinstance(d, dict):
+        return str(d)
+    if decision_type == "strategic":
+        return f"strategy {d.get('strategy')}, up to {d.get('max_parallel')} at once"
+    if decision_type == "tactical":
+        variables = d.get("variables") or {}
+        return ", ".join(f"{p}.{k}={v!r}" for p, vs in variables.items() for k, v in vs.items()) or "no changes"
+    if decision_type == "recovery":
+        extra = f" {d['variables']}" if d.get("variables") else ""
+        wait = f" after {d['backoff_seconds']}s" if d.get("backoff_seconds") else ""
+        return f"{d.get('action')}{extra}{wait}"
+    if decision_type == "optimization":
+        return "; ".join(s.get("suggestion", "") for s in d.get("suggestions") or []) or "no suggestions"
+    return str(d)
+
+
+def print_decisions_made(settings, decisions, record_id, inventory) -> None:
+    """The decisions before a run (plan --ai, run): what was decided, by whom, and any fallback with its reason."""
+    console.print(f"[bold]AI decisions[/] by {settings.label} ({settings.source})")
+    for d in decisions:
+        by = "cache" if d.cached else d.source
+        console.print(f"  {d.decision_type:<10} {_decision_text(d.data, d.decision_type)} [dim]({by})[/]")
+        if d.reason:
+            console.print(f"             why: {d.reason}", markup=False)
+        if d.fallback_reason:
+            console.print(f"             fell back to the offline choice: {d.fallback_reason}", style="yellow",
+                          markup=False)
+        for drop in d.dropped:
+            console.print(f"             not applied: {drop}", style="yellow", markup=False)
+    if record_id:
+        console.print(f"Recorded: aidevops decisions {record_id} --inventory {inventory}", style="dim")
+
+
+def print_decisions(run_id: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print(f"no AI decisions recorded for {run_id}")
+        return
+    console.print(f"[bold]Decisions of {run_id}[/]")
+    for r in rows:
+        cost = f"{r['tokens_in'] or 0}+{r['tokens_out'] or 0} tokens, {r['latency'] or 0:.2f}s"
+        if r["cached"]:
+            cost = "cached"
+        who = r["provider"] + (f"/{r['model']}" if r.get("model") else "")
+        console.print(f"{r['seq']:>3} {r['decision_type']:<12} {r['agent_id'] or '-':<12} {who:<28} {cost}",
+                      markup=False)
+        console.print(f"      decision: {_decision_text(r['decision'], r['decision_type'])}", markup=False)
+        reason = r["decision"].get("reason") if isinstance(r["decision"], dict) else None
+        if reason:
+            console.print(f"      why: {reason}", markup=False)
+        if r["fallback_reason"]:
+            console.print(f"      fell back to offline: {r['fallback_reason']}", style="yellow", markup=False)
+        validation = r["validation"] if isinstance(r["validation"], dict) else {}
+        for drop in validation.get("dropped") or []:
+            console.print(f"      not applied: {drop}", style="yellow", markup=False)
+        if r.get("request_id"):
+            console.print(f"      request id: {r['request_id']}", style="dim", markup=False)
+
+
+def ai_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """decisions, tokens, average latency, fallbacks, cache hits (answers from the decision cache, and prompt
+    tokens read from the provider's cache)."""
+    asked = [r for r in rows if r["latency"] and not r["cached"]]
+    return {
+        "decisions": len(rows),
+        "by_provider": {p: sum(1 for r in rows if r["provider"] == p) for p in sorted({r["provider"] for r in rows})},
+        "tokens_in": sum(r["tokens_in"] or 0 for r in rows),
+        "tokens_out": sum(r["tokens_out"] or 0 for r in rows),
+        "cache_read_tokens": sum(r["cache_read"] or 0 for r in rows),
+        "cache_write_tokens": sum(r["cache_write"] or 0 for r in rows),
+        "average_latency": round(sum(r["latency"] for r in asked) / len(asked), 3) if asked else None,
+        "fallbacks": sum(1 for r in rows if r["fallback_reason"]),
+        "cache_hits": sum(1 for r in rows if r["cached"]),
+    }
+
+
+def print_ai_metrics(m: dict[str, Any]) -> None:
+    if not m["decisions"]:
+        return
+    providers = ", ".join(f"{p} {n}" for p, n in m["by_provider"].items())
+    latency = f"{m['average_latency']:.2f}s" if m["average_latency"] is not None else "-"
+    console.print(f"[bold]AI[/]: {m['decisions']} decision(s) ({providers}); tokens {m['tokens_in']} in, "
+                  f"{m['tokens_out']} out (cache read {m['cache_read_tokens']}, write {m['cache_write_tokens']}); "
+                  f"average latency {latency}; {m['fallbacks']} fallback(s); {m['cache_hits']} cache hit(s)")

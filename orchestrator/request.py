@@ -52,6 +52,7 @@ class DeploymentRequest:
     strategy: str | None = None
     max_parallel: int = 2
     options: dict[str, Any] = field(default_factory=dict)
+    ai: dict[str, Any] = field(default_factory=dict)  # the `ai:` section, checked by parse_ai
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,7 +152,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     req = data["aidevops"]
     if not isinstance(req, dict):
         raise fail("aidevops", f"expected a mapping, got {type(req).__name__}")
-    known = {"domain", "admin_email", "services", "dns", "hostnames", "options"}
+    known = {"domain", "admin_email", "services", "dns", "hostnames", "options", "ai"}
     for key in req:
         if key not in known:
             raise fail(f"aidevops.{key}", "unknown key", f"expected one of {', '.join(sorted(known))}")
@@ -205,8 +206,42 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     if not isinstance(max_parallel, int) or isinstance(max_parallel, bool) or not 1 <= max_parallel <= 8:
         raise fail("aidevops.options.max_parallel", f"expected a whole number from 1 to 8, got {max_parallel!r}")
 
+    ai = parse_ai(req.get("ai"), fail)
+
     return DeploymentRequest(
         inventory=inventory, domain=domain, admin_email=email, services=tuple(services),
         dns_provider=dns["provider"], hostnames=hostnames, hosts=hosts, strategy=strategy,
-        max_parallel=max_parallel, options=options,
+        max_parallel=max_parallel, options=options, ai=ai,
     )
+
+
+AI_PROVIDERS = ("anthropic", "openai", "offline")  # and replay:FILE
+
+
+def parse_ai(section: Any, fail) -> dict[str, Any]:
+    """The request's `ai:` section: which provider decides, and its limits. Keys come from the environment only."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise fail("aidevops.ai", "expected a mapping")
+    checks = {
+        "provider": (lambda v: isinstance(v, str) and (v in AI_PROVIDERS or v.startswith("replay:")),
+                     f"one of {', '.join(AI_PROVIDERS)} or replay:FILE"),
+        "model": (lambda v: isinstance(v, str) and v.strip() != "", "a model name"),
+        "base_url": (lambda v: isinstance(v, str) and re.match(r"^https?://\S+$", v), "an http(s) URL"),
+        "timeout": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v <= 600,
+                    "seconds from 1 to 600"),
+        "retries": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10,
+                    "a whole number from 0 to 10"),
+        "token_budget": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                         "a whole number of tokens (0: no model calls)"),
+    }
+    for key, value in section.items():
+        if key not in checks:
+            hint = "API keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY" if "key" in str(key) else \
+                f"expected one of {', '.join(checks)}"
+            raise fail(f"aidevops.ai.{key}", "unknown key", hint)
+        ok, expected = checks[key]
+        if not ok(value):
+            raise fail(f"aidevops.ai.{key}", f"expected {expected}, got {value!r}")
+    return dict(section)

@@ -121,6 +121,17 @@ CREATE TABLE IF NOT EXISTS decisions (
   at TEXT,
   PRIMARY KEY (run_id, seq)
 );
+-- A recovery tried after a failed phase, by failure signature: one that worked is reused next time
+-- without asking a model.
+CREATE TABLE IF NOT EXISTS recoveries (
+  signature TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  worked INTEGER NOT NULL,
+  run_id TEXT,
+  at TEXT
+);
+CREATE INDEX IF NOT EXISTS recoveries_signature ON recoveries(signature);
 """
 
 # Columns a caller may set through record_decision; the rest are filled here.
@@ -237,7 +248,22 @@ class RunStore:
                              (run_id, seq, now(), *values.values()))
         return seq
 
+    def record_recovery(self, signature: str, phase: str, decision: dict, worked: bool, run_id: str) -> None:
+        self._exec("INSERT INTO recoveries VALUES (?, ?, ?, ?, ?, ?)",
+                   (signature, phase, json.dumps(decision), int(worked), run_id, now()))
+
     # -- reading ---------------------------------------------------------------------------------
+
+    def known_recovery(self, signature: str) -> dict[str, Any] | None:
+        """The latest recovery that worked for this failure signature, unless a later one with it failed."""
+        rows = self._exec("SELECT decision, worked FROM recoveries WHERE signature = ? ORDER BY rowid DESC LIMIT 1",
+                          (signature,))
+        return json.loads(rows[0]["decision"]) if rows and rows[0]["worked"] else None
+
+    def recoveries(self, phase: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._exec("SELECT * FROM recoveries WHERE (? IS NULL OR phase = ?) ORDER BY rowid DESC LIMIT ?",
+                          (phase, phase, limit))
+        return [{**dict(r), "decision": json.loads(r["decision"]), "worked": bool(r["worked"])} for r in rows]
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         rows = self._exec("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))

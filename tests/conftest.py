@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -29,3 +30,12 @@ def inventory(tmp_path: Path) -> Path:
                              f"      ansible_python_interpreter: {sys.executable}\n")
     write(inv / "group_vars/all/aidevops.yml", REQUEST)
     return inv
+
+
+@pytest.fixture(autouse=True)
+def no_model_keys(monkeypatch):
+    """No test reaches a real model: with ANTHROPIC_API_KEY set, a run would choose Anthropic by default.
+    Tests that want a provider point it at a loopback fake themselves."""
+    for name in list(os.environ):
+        if name.startswith(("ANTHROPIC_", "OPENAI_", "AIDEVOPS_AI")):
+            monkeypatch.delenv(name)

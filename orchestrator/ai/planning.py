@@ -1,0 +1,62 @@
+"""The decisions before a run, shared by `aidevops plan --ai` and `aidevops run`: the strategy (strategic)
+and the role variables of each phase (tactical), applied to the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.ai.bounds import Bounds, Confirm
+from orchestrator.ai.engine import Decision, DecisionMaker
+from orchestrator.ai.settings import AISettings
+from orchestrator.plan import Plan
+from orchestrator.redact import Redactor
+from orchestrator.request import DeploymentRequest
+from orchestrator.store import RunStore
+
+
+@dataclass
+class PlanDecisions:
+    strategic: Decision
+    tactical: Decision
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # phase -> extra vars
+
+    @property
+    def all(self) -> list[Decision]:
+        return [self.strategic, self.tactical]
+
+
+def strategy_fixed(request: DeploymentRequest, flag: str | None) -> bool:
+    """The operator chose a strategy (flag or request), other than `adaptive`: the AI does not overrule it."""
+    return (flag or request.strategy) not in (None, "adaptive")
+
+
+def host_phases(plan: Plan) -> list[str]:
+    return [p.id for p in plan.phases if p.selected and p.available and not p.agent.entry]
+
+
+def system_state(request: DeploymentRequest, plan: Plan, statuses: dict[str, str] | None = None) -> dict:
+    # Names and choices only: host variables may hold secrets and are never sent.
+    return {"hosts": [h.name for h in request.hosts], "services": list(request.services),
+            "dns_provider": request.dns_provider, "domain": request.domain,
+            "phases": {p.id: (statuses or {}).get(p.id, "planned" if p.selected else "not selected")
+                       for p in plan.phases}}
+
+
+def make_maker(settings: AISettings, request: DeploymentRequest, plan: Plan, *, store: RunStore, run_id: str,
+               redactor: Redactor, state_dir, confirm: Confirm | None, log=None) -> DecisionMaker:
+    return DecisionMaker(settings, store=store, run_id=run_id, inventory=str(request.inventory), redactor=redactor,
+                         state_dir=state_dir, bounds=Bounds([p.id for p in plan.phases]), confirm=confirm, log=log)
+
+
+def decide_plan(maker: DecisionMaker, request: DeploymentRequest, plan: Plan, fixed: bool) -> PlanDecisions:
+    phases = host_phases(plan)
+    state = system_state(request, plan)
+    s = maker.strategic(strategy=plan.strategy, max_parallel=plan.max_parallel, reason=plan.strategy_reason,
+                        fixed=fixed, phases=[p.id for p in plan.phases if p.selected], system_state=state)
+    if s.source != "offline" or s.fallback_reason:
+        plan.strategy, plan.max_parallel = s.data["strategy"], s.data["max_parallel"]
+        by = f"AI ({s.source})" if not s.fallback_reason else "offline fallback"
+        plan.strategy_reason = f"{plan.strategy} ({by}: {s.reason})"
+    t = maker.tactical(phases=phases, system_state=state)
+    return PlanDecisions(s, t, {p: v for p, v in t.data.get("variables", {}).items() if v})
