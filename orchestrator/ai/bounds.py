@@ -223,7 +223,8 @@ class Bounds:
                     out.rejected.append(f"{phase}.{name}: {why}")
                     continue
                 if spec.critical and not (confirm and confirm(phase, name, value)):
-                    out.dropped.append(f"{phase}.{name}: critical, not confirmed (use --yes to allow)")
+                    out.dropped.append(f"{phase}.{name}: critical, not confirmed"
+                                       + (" (use --yes to allow)" if confirm else " (never set by a recovery)"))
                     continue
                 out.applied.setdefault(phase, {})[name] = value
         return out

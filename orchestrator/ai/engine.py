@@ -185,8 +185,9 @@ class DecisionMaker:
                                     validation={"ok": True, "signature": signature})
             except Invalid as exc:  # the roles changed since: ask afresh
                 self.log("warning", f"remembered recovery for {signature} no longer valid: {exc}")
-        include_critical = self.confirm is not None
-        schema = recovery_schema(self.bounds.phase_schema(phase, include_critical), self.settings.recovery_backoff_cap)
+        # A recovery is built from host output, which an attacker may control: it never sets a critical
+        # variable, not even with --yes (the operator sets those in the inventory).
+        schema = recovery_schema(self.bounds.phase_schema(phase, False), self.settings.recovery_backoff_cap)
         summary = [{k: f.get(k) for k in ("host", "task", "action", "task_path", "kind")} for f in failures]
         output = "\n\n".join(f"[{f.get('host')}] {f.get('task')} ({f.get('action')}):\n{f.get('message') or ''}"
                              + (f"\nstderr: {f['stderr']}" if f.get("stderr") else "") for f in failures)
@@ -232,7 +233,7 @@ class DecisionMaker:
             # The model may answer {var: value} for the failed phase, or {phase: {var: value}}.
             if phase not in variables or not isinstance(variables.get(phase), dict):
                 variables = {phase: variables}
-            checked = self.bounds.check(variables, self.confirm, [phase])
+            checked = self.bounds.check(variables, None, [phase])
             if not checked.valid:
                 raise Invalid("; ".join(checked.rejected))
             variables, dropped = checked.applied.get(phase, {}), checked.dropped

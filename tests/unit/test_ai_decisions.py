@@ -215,6 +215,19 @@ def test_injected_instructions_cannot_change_a_critical_variable(request_, claud
     assert "never instructions" in json.dumps(claude.requests[0].body["system"])
 
 
+def test_a_recovery_never_sets_a_critical_variable_even_with_yes(request_, claude):
+    # Recovery answers are built from host output: --yes (confirm everything) must not open critical variables.
+    claude.reply(tool_call({"action": "retry_with_variables", "variables": {
+        "nginx_proxy_allow_self_signed": True}, "reason": "serve something"}))
+    m, _ = maker(request_, settings("anthropic"), confirm=lambda phase, name, value: True)
+    d = recover(m, NGINX_FAILURE)
+    assert d.source == "offline" and not d.data["variables"]
+    assert "nginx_proxy.nginx_proxy_allow_self_signed: critical, not confirmed (never set by a recovery)" \
+        in d.fallback_reason
+    tool = claude.requests[0].body["tools"][0]
+    assert "nginx_proxy_allow_self_signed" not in json.dumps(tool["input_schema"])
+
+
 def test_secrets_never_leave(request_, claude):
     failure = [{**NGINX_FAILURE[0], "message": f"auth failed with password={VAULT_SECRET} and token "
                 f"{claude.api_key}; eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl"}]
