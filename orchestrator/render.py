@@ -36,7 +36,8 @@ def print_plan(request, plan) -> None:
             if not p.selected:
                 state = "[dim]left out by --only[/]"
             elif p.available:
-                state = f"[green]ready[/] (playbooks/{p.agent.playbook})"
+                how = f"playbooks/{p.agent.playbook}" if p.agent.playbook else "on this machine"
+                state = f"[green]ready[/] ({how})"
             else:
                 state = f"[yellow]not available[/]: {p.reason}"
             table.add_row(str(n), pid, p.agent.title, ", ".join(p.depends_on) or "-", state)
