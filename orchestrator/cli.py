@@ -87,6 +87,28 @@ def run(inventory, strategy, only, check, plain):
     sys.exit(outcome.exit_code)
 
 
+@cli.command()
+@inventory_option
+@click.option("--no-audit", is_flag=True, help="Skip the slow security audits (Lynis, ssh-audit, TLS scan).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate(inventory, no_audit, as_json):
+    """Check the deployed hosts and services now (testinfra suites and security audits), as a recorded run.
+
+    Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did."""
+    from orchestrator.render import print_validation
+    from orchestrator.request import load_request
+    from orchestrator.validation.command import validate as run_validation
+
+    request = load_request(resolve_inventory(inventory))
+    note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
+    outcome = run_validation(request, audit=False if no_audit else None, note=note)
+    if as_json:
+        click.echo(json.dumps(outcome.__dict__, indent=2, default=str))
+    else:
+        print_validation(outcome, request)
+    sys.exit(outcome.exit_code)
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 @cli.group()
@@ -127,11 +149,13 @@ def runs_show(run_id, inventory, as_json):
     run_id = run_id or store.latest_run_id()
     record = store.run(run_id)
     phases, stats, failures = store.phases(record.id), store.host_stats(record.id), store.failures(record.id)
+    findings, metrics = store.findings(record.id), store.metrics(record.id)
     if as_json:
         click.echo(json.dumps({"run": record.__dict__, "phases": phases, "host_stats": stats,
-                               "failures": failures}, indent=2, default=str))
+                               "failures": failures, "findings": findings, "metrics": metrics},
+                              indent=2, default=str))
     else:
-        print_run(record, phases, stats, failures)
+        print_run(record, phases, stats, failures, findings)
 
 
 @runs.command("events")

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import BadInput
+from orchestrator.validation.settings import ValidationSettings, parse_validation
 
 SERVICES = ("n8n", "supabase")
 DNS_PROVIDERS = ("cloudflare", "rfc2136", "none")
@@ -52,6 +53,7 @@ class DeploymentRequest:
     strategy: str | None = None
     max_parallel: int = 2
     options: dict[str, Any] = field(default_factory=dict)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class DeploymentRequest:
             "services": list(self.services), "dns_provider": self.dns_provider,
             "hostnames": dict(self.hostnames), "hosts": [h.name for h in self.hosts],
             "strategy": self.strategy, "max_parallel": self.max_parallel,
+            "validation": self.validation.as_dict(),
         }
 
 
@@ -151,7 +154,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     req = data["aidevops"]
     if not isinstance(req, dict):
         raise fail("aidevops", f"expected a mapping, got {type(req).__name__}")
-    known = {"domain", "admin_email", "services", "dns", "hostnames", "options"}
+    known = {"domain", "admin_email", "services", "dns", "hostnames", "options", "validation"}
     for key in req:
         if key not in known:
             raise fail(f"aidevops.{key}", "unknown key", f"expected one of {', '.join(sorted(known))}")
@@ -208,5 +211,5 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     return DeploymentRequest(
         inventory=inventory, domain=domain, admin_email=email, services=tuple(services),
         dns_provider=dns["provider"], hostnames=hostnames, hosts=hosts, strategy=strategy,
-        max_parallel=max_parallel, options=options,
+        max_parallel=max_parallel, options=options, validation=parse_validation(req.get("validation"), fail),
     )

@@ -88,9 +88,10 @@ def test_a_successful_run_is_recorded_and_reviewable(home, inv):
 
 
 def test_unbuilt_agents_make_the_run_degraded_not_successful(home, inv):
-    r = aidevops(home, "run", "--inventory", str(inv))
+    # The validator is built now and would check this machine itself (a local host): leave it out.
+    r = aidevops(home, "run", "--inventory", str(inv), "--only", "base_server,report")
     assert r.returncode == 3, r.stdout + r.stderr
-    assert "validator    not available" in r.stdout
+    assert "report       not available" in r.stdout
 
 
 def test_a_failed_task_is_shown_with_its_message(home, inv):
