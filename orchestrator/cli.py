@@ -89,9 +89,11 @@ def run(inventory, strategy, only, check, plain):
 
 @cli.command()
 @inventory_option
-@click.option("--no-audit", is_flag=True, help="Skip the slow security audits (Lynis, ssh-audit, TLS scan).")
+@click.option("--audit/--no-audit", default=None,
+              help="Run or skip the slow security audits: Lynis, ssh-audit, TLS scan (default: the request's "
+                   "validation.audit, else on).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def validate(inventory, no_audit, as_json):
+def validate(inventory, audit, as_json):
     """Check the deployed hosts and services now (testinfra suites and security audits), as a recorded run.
 
     Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did."""
@@ -101,7 +103,7 @@ def validate(inventory, no_audit, as_json):
 
     request = load_request(resolve_inventory(inventory))
     note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
-    outcome = run_validation(request, audit=False if no_audit else None, note=note)
+    outcome = run_validation(request, audit=audit, note=note)
     if as_json:
         click.echo(json.dumps(outcome.__dict__, indent=2, default=str))
     else:

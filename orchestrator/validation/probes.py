@@ -106,7 +106,7 @@ def cert_info(der: bytes) -> CertInfo:
     return CertInfo(list(names), str(issuer), cert.not_valid_after_utc)
 
 
-def open_ports(address: str, ports: list[int], timeout: float = 1.5, workers: int = 128) -> list[int]:
+def open_ports(address: str, ports: list[int], timeout: float = 1.5, workers: int = 256) -> list[int]:
     """TCP connect scan: the ports that accept a connection. Filtered ports (dropped by the firewall) time out."""
     def probe(port: int) -> int | None:
         try:

@@ -16,9 +16,10 @@ PROJECT = "n8n"  # the n8n role's compose project (n8n_compose_project)
 
 def compose_containers(host, project: str) -> dict[str, str]:
     """name -> status text (`Up 5 minutes (healthy)`) of the compose project's containers."""
-    out = host.check_output(f"docker ps -a --filter label=com.docker.compose.project={project} "
-                            "--format '{{{{.Names}}}}\\t{{{{.Status}}}}'")
-    return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+    ps = host.run(f"docker ps -a --filter label=com.docker.compose.project={project} "
+                  "--format '{{.Names}}\t{{.Status}}'")
+    assert ps.rc == 0, f"docker ps failed: {ps.stderr.strip()[:200]}"
+    return dict(line.split("\t", 1) for line in ps.stdout.splitlines() if "\t" in line)
 
 
 @pytest.mark.severity("high")
