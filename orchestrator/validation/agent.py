@@ -62,7 +62,11 @@ def run(ctx: PhaseContext) -> AgentResult:
                                         f"{agent_id} checks", f"not checked: {why}", agent_id))
     if files:
         ctx.note(f"checking {', '.join(suites)}" + (" with security audits" if settings.audit else ""))
-        ran = run_suites(ctx, files, suite_config(ctx.request, services))
+        try:
+            ran = run_suites(ctx, files, suite_config(ctx.request, services))
+        except Exception as exc:  # e.g. an unreadable vault file: say so as a finding, never crash the run
+            ran = Outcome([Finding("validator.suites", None, "error", "high", "validation suites ran",
+                                   ctx.redactor.text(f"{type(exc).__name__}: {exc}")[:500], "validator")])
         outcome.findings += ran.findings
         outcome.metrics += ran.metrics
     record(ctx, outcome)

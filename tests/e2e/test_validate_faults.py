@@ -3,8 +3,8 @@ recorded; then `aidevops validate` finds each fault we inject on the host, with 
 puts the host back (the other e2e modules share it).
 
 Faults: a stopped service, an app listening on 0.0.0.0, a port opened in ufw, a missing security header, a
-certificate for another name. The audits (Lynis, ssh-audit, sslyze) ran in the first run; the fault checks use
---no-audit to stay fast.
+certificate for another name. The fault checks use --no-audit to stay fast; the audits (Lynis, ssh-audit,
+sslyze) run once, last.
 """
 
 import json
@@ -59,17 +59,15 @@ def test_first_run_validator_phase_passed_with_findings_and_figures(stack, first
     for check in ("base_server.sshd_no_password_auth", "base_server.outside_port_scan",
                   "base_server.apps_listen_on_loopback_only", "n8n.containers_healthy",
                   f"n8n.websocket_push_upgrade[{N8N}]", f"nginx_proxy.certificate_valid[{N8N}]",
-                  f"audit.lynis_hardening_index"):
+                  f"nginx_proxy.security_headers[{N8N}]"):
         assert checks[check]["status"] == "passed", checks[check]
     metrics = {m["name"]: m for m in shown["metrics"]}
-    for name in ("lynis.hardening_index", "ssh_audit.fail", "ssh_audit.warn", "tls.mozilla_intermediate",
-                 "tls.cert_days_left", "http.response_ms", "host.mem_available_mb", "host.disk_free_pct",
+    for name in ("tls.cert_days_left", "http.response_ms", "host.mem_available_mb", "host.disk_free_pct",
                  "host.load_per_core"):
-        assert name in metrics, sorted(metrics)
-    assert metrics["lynis.hardening_index"]["value"] >= metrics["lynis.hardening_index"]["threshold"]
+        assert metrics[name]["passed"] is True, metrics[name]
     assert "Pebble" in json.loads(metrics["tls.cert_days_left"]["detail"])["issuer"]
     text = aidevops("runs", "show", "--inventory", str(inv)).stdout
-    assert f"Findings: {len(shown['findings'])} checks" in text
+    assert f"Findings: {len(shown['findings'])} checks: {len(shown['findings'])} passed" in text
 
 
 def test_a_stopped_fail2ban_is_found(stack):
@@ -136,7 +134,17 @@ def test_a_certificate_for_another_name_is_found(stack):
     assert "below 14" in days["evidence"]
 
 
-def test_after_the_faults_everything_passes_again(stack):
-    inv, _, _ = stack
-    code, outcome = validate(inv)
-    assert code == 0, failed(outcome)
+def test_the_security_audits_pass_the_sandbox_thresholds(stack):
+    """Lynis, ssh-audit and sslyze once (the sandbox request leaves them out of `aidevops run`). Last: every
+    check passing again also shows that the fault tests put the host back."""
+    inv, _, host = stack
+    r = aidevops("validate", "--inventory", str(inv), "--audit", "--json", timeout=1800)
+    outcome = json.loads(r.stdout)
+    assert r.returncode == 0, failed(outcome)
+    metrics = {m["name"]: m for m in outcome["metrics"]}
+    lynis = metrics["lynis.hardening_index"]
+    assert lynis["target"] == "sandbox-1" and lynis["value"] >= lynis["threshold"] == 65
+    assert metrics["ssh_audit.fail"]["target"] == f"{host.address}:22"
+    assert metrics["ssh_audit.fail"]["value"] <= 1 and metrics["ssh_audit.warn"]["passed"] is True
+    tls = metrics["tls.mozilla_intermediate"]
+    assert (tls["target"], tls["value"], tls["text_value"]) == (N8N, 1, "compliant"), tls["detail"]

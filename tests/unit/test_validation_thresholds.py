@@ -101,3 +101,14 @@ def test_validate_alone_checks_everything_requested_and_no_proxy_without_a_servi
     run, _, left = planned_suites(_ctx(["n8n"], {"base_server": "succeeded", "n8n": "skipped",
                                                  "nginx_proxy": "skipped"}))
     assert run == ["base_server"] and set(left) == {"n8n", "nginx_proxy"}
+
+
+def test_validate_with_a_bad_section_is_one_line_and_records_nothing(inventory):
+    import subprocess
+    import sys
+    _with_validation(inventory, "    cert_min_days: -1\n")
+    r = subprocess.run([sys.executable, "-m", "orchestrator.cli", "validate", "--inventory", str(inventory)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert "aidevops.validation.cert_min_days: expected a whole number from 0 to 3650, got -1" in r.stderr
+    assert not (inventory / ".aidevops").exists()
