@@ -64,7 +64,7 @@ def run(ctx: PhaseContext) -> AgentResult:
         ctx.note(f"checking {', '.join(suites)}" + (" with security audits" if settings.audit else ""))
         try:
             ran = run_suites(ctx, files, suite_config(ctx.request, services))
-        except Exception as exc:  # e.g. an unreadable vault file: say so as a finding, never crash the run
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable vault file: a finding, never a crash
             ran = Outcome([Finding("validator.suites", None, "error", "high", "validation suites ran",
                                    ctx.redactor.text(f"{type(exc).__name__}: {exc}")[:500], "validator")])
         outcome.findings += ran.findings

@@ -76,7 +76,7 @@ def run_ssh_audit(address: str, port: int, timeout: int = 60) -> dict:
     exe = shutil.which("ssh-audit") or str(Path(sys.executable).parent / "ssh-audit")
     if not Path(exe).exists():
         raise RuntimeError("ssh-audit is not installed on the controller (pip install 'ssh-audit>=3.9')")
-    proc = subprocess.run([exe, "-j", "--skip-rate-test", "-p", str(port), address], capture_output=True,
+    proc = subprocess.run([exe, "-j", "--skip-rate-test", "-p", str(port), address], check=False, capture_output=True,
                           text=True, timeout=timeout)
     # Exit codes 0-3 are its verdicts (good, warn, fail); anything else, or no JSON, means it could not audit.
     try:
@@ -94,7 +94,7 @@ class TlsCompliance:
     issues: dict[str, str]  # criterion -> why
 
 
-_COMPLIANCE = re.compile(r"^\s+(?P<server>\S.*?): (?P<verdict>OK - Compliant|FAILED - Not compliant)\.", re.M)
+_COMPLIANCE = re.compile(r"^\s+(?P<server>\S.*?): (?P<verdict>OK - Compliant|FAILED - Not compliant)\.", re.MULTILINE)
 _ISSUE = re.compile(r"^\s+\* (?P<criterion>[\w.-]+): (?P<why>.*)$")
 
 
@@ -134,5 +134,5 @@ def run_sslyze(hostname: str, port: int, address: str, profile: str, ca_file: Pa
     if ca_file:
         cmd.insert(1, f"--certinfo_ca_file={ca_file}")
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
     return proc.stdout + proc.stderr

@@ -7,7 +7,7 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -91,7 +91,7 @@ class CertInfo:
 
     @property
     def days_left(self) -> float:
-        return (self.not_after - datetime.now(timezone.utc)).total_seconds() / 86400
+        return (self.not_after - datetime.now(UTC)).total_seconds() / 86400
 
 
 def cert_info(der: bytes) -> CertInfo:

@@ -6,9 +6,10 @@ Checked like the rest of the request: an unknown key or a value of the wrong kin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ SITE = "/etc/nginx/sites-available/aidevops-proxy-n8n.conf"
 
 
 def on_host(host, command: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
+                       capture_output=True, text=True, timeout=120)
     if check:
         assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
     return r
