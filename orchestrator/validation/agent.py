@@ -54,14 +54,16 @@ def run(ctx: PhaseContext) -> AgentResult:
     suites, services, left_out = planned_suites(ctx)
     settings = ctx.request.validation
     files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
-    if settings.audit and suites:
+    # A dry run (--check) changes nothing on the host, and the Lynis audit would install a package.
+    audit = settings.audit and not ctx.check
+    if audit and suites:
         files.append(str(SUITES_DIR / "test_audit.py"))
     outcome = Outcome()
     for agent_id, why in left_out.items():
         outcome.findings.append(Finding(f"{agent_id}.suite", None, "skipped", "info",
                                         f"{agent_id} checks", f"not checked: {why}", agent_id))
     if files:
-        ctx.note(f"checking {', '.join(suites)}" + (" with security audits" if settings.audit else ""))
+        ctx.note(f"checking {', '.join(suites)}" + (" with security audits" if audit else ""))
         try:
             ran = run_suites(ctx, files, suite_config(ctx.request, services))
         except Exception as exc:  # noqa: BLE001 - e.g. an unreadable vault file: a finding, never a crash

@@ -49,8 +49,8 @@ def test_lynis_report_without_an_index():
 def test_ssh_audit_counts_fail_and_warn_notes_like_its_text_output():
     result = parse_ssh_audit(json.loads((DATA / "ssh-audit-debian13.json").read_text()))
     assert (result.fail, result.warn) == (1, 3)
-    assert result.failures == ["key ecdsa-sha2-nistp256: using elliptic curves that are suspected as being "
-                               "backdoored by the U.S. National Security Agency"]
+    assert result.failures == [("key ecdsa-sha2-nistp256: using elliptic curves that are suspected as being "
+                                "backdoored by the U.S. National Security Agency")]
     assert "kex curve25519-sha256: does not provide protection against post-quantum attacks" in result.warnings
     assert result.banner.startswith("SSH-2.0-OpenSSH_10.0")
 
@@ -69,6 +69,13 @@ def test_sslyze_not_compliant_with_its_reasons():
         "certificate_path_validation": "Certificate path validation failed for CN=n8n.sandbox.test.",
         "maximum_certificate_lifespan": "Certificate life span is 1826 days, should be less than 366.",
     }
+
+
+def test_sslyze_real_output_of_a_proxy_offering_extra_curves():
+    """sslyze 6.3.1 against the sandbox proxy before its catch-all TLS server got the site's curves."""
+    result = parse_sslyze_compliance((DATA / "sslyze-not-compliant.txt").read_text())
+    assert result.compliant is False
+    assert result.issues == {"tls_curves": "TLS curves {'secp521r1', 'X448'} are supported, but should be rejected."}
 
 
 def test_sslyze_compliant():

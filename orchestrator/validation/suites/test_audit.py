@@ -13,8 +13,12 @@ from orchestrator.validation import audits
 def test_lynis_hardening_index(host, settings, metric):
     """Lynis's hardening index reaches the threshold."""
     if not host.exists("lynis"):
-        install = host.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -q lynis")
-        assert install.rc == 0, f"cannot install lynis: {install.stderr.strip().splitlines()[-1:] or ''}"
+        install = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q lynis"
+        # A stale package list (404s) is the usual reason an install fails: refresh it once and retry.
+        done = host.run(install)
+        if done.rc != 0:
+            done = host.run(f"apt-get update -q && {install}")
+        assert done.rc == 0, f"cannot install lynis: {done.stderr.strip().splitlines()[-1:] or ''}"
     run = host.run("lynis audit system --quick --no-colors")
     assert run.rc == 0, f"lynis audit failed (rc {run.rc}): {run.stderr.strip()[:200]}"
     report = audits.parse_lynis_report(host.file(audits.LYNIS_REPORT).content_string)
