@@ -54,7 +54,7 @@ def verdict(findings: list[Finding]) -> tuple[str, str]:
     if not bad:
         return "succeeded", f"{passed} check(s) passed"
     blocking = [f for f in bad if f.severity in BLOCKING]
-    worst = (blocking or bad)[0]
+    worst = min(bad, key=lambda f: SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9)
     first = f"{worst.check_id}" + (f" on {worst.host}" if worst.host else "") + (
         f": {worst.evidence}" if worst.evidence else "")
     status = "failed" if blocking else "degraded"

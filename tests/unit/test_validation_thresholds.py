@@ -81,6 +81,8 @@ def test_verdict_and_exit_codes():
     assert status == "failed" and "first: n8n.containers_healthy on h1: n8n.containers_healthy is wrong" in reason
     rows = lambda fs: [{"status": f.status, "severity": f.severity} for f in fs]
     assert [exit_code(rows(x)) for x in (passed, low, high)] == [0, 3, 1]
+    worst = high + [F("failed", "critical", "base_server.outside_port_scan")]
+    assert "first: base_server.outside_port_scan" in verdict(worst)[1]
 
 
 def _ctx(services, results):
