@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
-MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n
+MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n supabase
 
 .PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
 
@@ -24,7 +24,9 @@ demo: setup
 	$(AIDEVOPS) sandbox up --inventory $(INVENTORY)
 	$(AIDEVOPS) run --inventory $(INVENTORY) --plain; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
-test: setup test-unit test-integration test-e2e test-molecule
+# Unit tests, then integration + e2e beside the Molecule scenarios (scripts/run-tests.sh says why).
+test: setup
+	BIN=$(BIN) MOLECULE_SCENARIOS="$(MOLECULE_SCENARIOS)" bash scripts/run-tests.sh
 
 test-unit: setup
 	$(BIN)/python -m orchestrator.roledocs --check roles/*

@@ -182,6 +182,36 @@ def runs_events(run_id, inventory, failed, host, phase, as_json):
         print_events(events)
 
 
+@cli.command()
+@click.argument("run_id", required=False)
+@inventory_option
+@click.option("--reveal", is_flag=True,
+              help="Show the credentials in clear text (written as report.revealed.html/.md beside the masked ones).")
+@click.option("--open-path-only", is_flag=True, help="Print only the HTML report's path (for scripts).")
+def report(run_id, inventory, reveal, open_path_only):
+    """Render the report of a recorded run again (default: the latest) and print where it is."""
+    from orchestrator import vault
+    from orchestrator.redact import Redactor
+    from orchestrator.report import write_report
+    from orchestrator.request import inventory_dir
+
+    store = _store(inventory)
+    run_id = run_id or store.latest_run_id()
+    if run_id is None:
+        raise BadInput("no runs recorded for this inventory yet", where=str(store.path),
+                       hint="run `aidevops run` first")
+    record = store.run(run_id)
+    inv = inventory_dir(resolve_inventory(inventory))
+    files = write_report(store, record.id, inv, Redactor(vault.secret_values(inv)), reveal=reveal)
+    if open_path_only:
+        click.echo(files.html)
+        return
+    click.echo(f"report:      {files.html}")
+    click.echo(f"markdown:    {files.markdown}")
+    if files.credentials:
+        click.echo(f"credentials: {files.credentials} (ansible-vault, the inventory's vault password)")
+
+
 # -- sandbox --------------------------------------------------------------------------------------
 
 @cli.group()

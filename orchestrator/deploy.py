@@ -172,26 +172,6 @@ class Deployment:
         return PhaseResult(phase.id, status, self.redactor.text(result.reason), started_at, now(),
                            time.monotonic() - t0, None, str(phase_dir))
 
-    def _execute_controller_agent(self, phase: Phase) -> PhaseResult:
-        """Validator and report run here, in the orchestrator's process, not through ansible-runner."""
-        started_at, t0 = now(), time.monotonic()
-        module, _, func = phase.agent.entry.partition(":")
-        phase_dir = self.run_dir / phase.id
-        phase_dir.mkdir(parents=True, exist_ok=True)
-        ctx = PhaseContext(
-            run_id=self.run_id, phase=phase.id, request=self.request, run_dir=self.run_dir, phase_dir=phase_dir,
-            store=self.store, log=self.log, redactor=self.redactor, results=dict(self._results),
-            cancel=self.cancel, check=self.check,
-            note=lambda message: self.progress.note(phase.id, self.redactor.text(message)),
-        )
-        try:
-            result: AgentResult = getattr(importlib.import_module(module), func)(ctx)
-        except errors.AidevopsError as exc:  # an expected problem, worded for the user
-            result = AgentResult(FAILED, str(exc))
-        status = CANCELLED if self.cancel.is_set() and result.status == FAILED else result.status
-        return PhaseResult(phase.id, status, self.redactor.text(result.reason), started_at, now(),
-                           time.monotonic() - t0, None, str(phase_dir))
-
     def _on_start(self, phase: Phase) -> None:
         artifacts = self.run_dir / phase.id
         if not phase.agent.entry:

@@ -55,6 +55,10 @@ def print_outcome(outcome, request, plan) -> None:
         console.print(f"  {r.phase:<12} {_status(r.status)}{took}{why}")
     print_urls(outcome, request)
     inv = request.inventory
+    report = outcome.results.get("report")
+    html = inv / ".aidevops" / "runs" / outcome.run_id / "report" / "report.html"
+    if report is not None and report.status == "succeeded" and html.exists():
+        console.print(f"[bold]Report[/]: {escape(str(html))}", soft_wrap=True)  # a path to open: never wrapped
     console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {inv}", style="dim")
 
 

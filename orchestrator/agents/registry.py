@@ -59,8 +59,11 @@ AGENTS: dict[str, AgentSpec] = {
         AgentSpec("validator", "System validation",
                   after=("base_server", "dns", "n8n", "supabase", "nginx_proxy"),
                   entry="orchestrator.validation.agent:run", always=True),
-        AgentSpec("report", "Final report", after=("validator",), entry="orchestrator.report.agent:run",
-                  always=True),
+        # After every other phase, not only the validator: a validator that is not available settles at once,
+        # and the report must still wait for the phases still running.
+        AgentSpec("report", "Final report",
+                  after=("base_server", "dns", "n8n", "supabase", "nginx_proxy", "validator"),
+                  entry="orchestrator.report.agent:run", always=True),
     )
 }
 

@@ -109,6 +109,14 @@ class Sandbox:
             answer = services.up(log=log)
             extra = {**services.inventory_vars(answer),
                      "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
+        from orchestrator.sandbox import images as built
+
+        # The local images' names and archives, for the n8n role's archive source (group_vars/all/n8n.yml).
+        extra["aidevops_sandbox_images"] = {
+            "n8n": built.n8n_image_name(), "n8n_archive": str(built.archive_path(built.n8n_image_name())),
+            "postgres": built.postgres_image_name(),
+            "postgres_archive": str(built.archive_path(built.postgres_image_name())),
+        }
         if images and "n8n" in (self._request().get("services") or []):
             # No registry here: the n8n role loads these archives onto the hosts, as on an air-gapped server.
             from orchestrator.sandbox.images import ensure_all

@@ -3,4 +3,21 @@ structured answer (forced tool use) with its cost, or raise ProviderError saying
 
 from orchestrator.ai.providers.base import Answer, Provider, ProviderError, ProviderSettings
 
-__all__ = ["Answer", "Provider", "ProviderError", "ProviderSettings"]
+PROVIDERS = ("anthropic", "openai")
+
+__all__ = ["PROVIDERS", "Answer", "Provider", "ProviderError", "ProviderSettings", "make_provider"]
+
+
+def make_provider(name: str, settings: ProviderSettings | None = None) -> Provider:
+    """The provider called `name` ("anthropic" or "openai"). An SDK is imported only when its provider is
+    asked for. A missing key is not an error here: the provider's ask() raises ProviderError(AUTH)."""
+    settings = settings or ProviderSettings()
+    if name == "anthropic":
+        from orchestrator.ai.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(settings)
+    if name == "openai":
+        from orchestrator.ai.providers.openai import OpenAIProvider
+
+        return OpenAIProvider(settings)
+    raise ValueError(f"unknown AI provider {name!r}: use one of {', '.join(PROVIDERS)}")

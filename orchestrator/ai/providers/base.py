@@ -20,6 +20,7 @@ AUTH = "auth"  # 401/403, or no key configured
 REFUSAL = "refusal"  # the model declined (stop_reason refusal, or no tool call)
 BAD_ANSWER = "bad_answer"  # not valid JSON, or not an object
 CONNECTION = "connection"  # could not reach the server
+BAD_REQUEST = "bad_request"  # any other 4xx: unknown model, schema or prompt rejected
 BUDGET = "budget"  # the run's token budget is spent
 
 

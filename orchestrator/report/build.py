@@ -1,0 +1,294 @@
+"""Gathers a run's report from the run store and the inventory: what was asked, what ran, what was found.
+
+Nothing here is invented: a section whose data is not in the store (validation did not run, no AI decision)
+says so. Every text that comes from the run (reasons, evidence, decisions) is passed through the redactor;
+credentials appear only masked unless `reveal` is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import AidevopsError
+from orchestrator.redact import Redactor
+from orchestrator.report import credentials as creds_mod
+from orchestrator.report import maintenance, timeline
+from orchestrator.report.settings import Settings
+from orchestrator.store import RunStore
+
+SECURITY = {"lynis.hardening_index": "Lynis hardening index", "ssh_audit.fail": "ssh-audit failures",
+            "ssh_audit.warn": "ssh-audit warnings", "tls.mozilla_intermediate": "TLS: Mozilla intermediate profile"}
+PERFORMANCE = {"http.response_ms": "HTTP response time", "host.mem_available_mb": "Available memory",
+               "host.disk_free_pct": "Free disk space", "host.load_per_core": "Load per CPU core"}
+CERT_METRIC = "tls.cert_days_left"
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+DONE = {"succeeded", "degraded", "not_selected"}  # not_selected: left out by --only, taken as deployed earlier
+SERVICE_TITLES = {"n8n": "n8n", "supabase": "Supabase API", "studio": "Supabase Studio"}
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s"
+
+
+def _status_of(phases: list[dict[str, Any]]) -> str:
+    """The run's status from its phases while it is still running (the report is its last phase)."""
+    from orchestrator.deploy import outcome_status
+
+    results = {p["phase"]: SimpleNamespace(status=p["status"]) for p in phases if p["status"] != "running"}
+    return outcome_status(results, cancelled=False)[0]
+
+
+def _hosts(inventory: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Each host of the run with the address its DNS records point at (as the dns role picks it)."""
+    from orchestrator.request import load_hosts
+
+    try:
+        hosts = {h.name: h.vars for h in load_hosts(inventory)}
+    except AidevopsError:  # the inventory changed since: the names are still worth showing
+        hosts = {}
+    out = []
+    for name in names or list(hosts):
+        hv = hosts.get(name, {})
+        address = next((str(hv[k]) for k in ("dns_target_ipv4", "aidevops_sandbox_address", "ansible_host")
+                        if hv.get(k) and "{{" not in str(hv[k])), None)
+        out.append({"name": name, "address": address, "os": hv.get("aidevops_sandbox_os")})
+    return out
+
+
+def _metric_row(m: dict[str, Any], titles: dict[str, str], redactor: Redactor) -> dict[str, Any]:
+    value = m["text_value"] if m["value"] is None else m["value"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    threshold = m["threshold"]
+    if isinstance(threshold, float) and threshold.is_integer():
+        threshold = int(threshold)
+    return {"name": m["name"], "title": titles.get(m["name"], m["name"]), "target": m["target"] or "",
+            "value": "-" if value is None else value, "unit": m["unit"] or "",
+            "threshold": "" if threshold is None else threshold,
+            "passed": m["passed"], "detail": redactor.text(m["detail"] or "")}
+
+
+def _certificates(metrics: list[dict[str, Any]], redactor: Redactor) -> list[dict[str, Any]]:
+    certs = []
+    for m in metrics:
+        if m["name"] != CERT_METRIC:
+            continue
+        try:
+            detail = json.loads(m["detail"]) if m["detail"] else {}
+        except json.JSONDecodeError:
+            detail = {}
+        days = m["value"]
+        certs.append({"hostname": m["target"] or "", "days_left": None if days is None else int(days),
+                      "issuer": redactor.text(str(detail.get("issuer", ""))),
+                      "not_after": str(detail.get("not_after", "")),
+                      "names": [str(n) for n in detail.get("names", [])],
+                      "threshold": m["threshold"], "passed": m["passed"]})
+    return certs
+
+
+def _decisions(rows: list[dict[str, Any]], redactor: Redactor) -> dict[str, Any]:
+    items = []
+    for d in rows:
+        decision = d["decision"]
+        text = json.dumps(decision, sort_keys=True) if isinstance(decision, (dict, list)) else (decision or "")
+        items.append({"seq": d["seq"], "type": d["decision_type"], "agent": d["agent_id"] or "",
+                      "provider": d["provider"] or "", "model": d["model"] or "",
+                      "decision": redactor.text(text), "fallback_reason": redactor.text(d["fallback_reason"] or ""),
+                      "tokens_in": d["tokens_in"] or 0, "tokens_out": d["tokens_out"] or 0,
+                      "cache_read": d["cache_read"] or 0, "cache_write": d["cache_write"] or 0,
+                      "latency": d["latency"], "cached": d["cached"]})
+    totals = {k: sum(i[k] for i in items) for k in ("tokens_in", "tokens_out", "cache_read", "cache_write")}
+    latencies = [i["latency"] for i in items if i["latency"] is not None]
+    totals["latency"] = sum(latencies) if latencies else None
+    totals["fallbacks"] = sum(1 for i in items if i["fallback_reason"])
+    return {"items": items, "totals": totals}
+
+
+def _logins(request: dict[str, Any], services: list[dict[str, Any]], creds: creds_mod.Credentials,
+            settings: Settings, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The accounts to sign in with: (as shown in the report, as written to the encrypted file)."""
+    shown, full = [], []
+    urls = {s["key"]: s["url"] for s in services if s["up"]}  # no login to offer for a service that is not up
+
+    def add(service: str, url_key: str, user: str | None, secret_key: str) -> None:
+        secret = creds.get(secret_key)
+        if url_key not in urls or (user is None and secret is None):
+            return
+        shown.append({"service": service, "url": urls[url_key], "user": user or "-",
+                      "password": secret.shown(reveal) if secret else "(not generated: set by you)",
+                      "secret_key": secret_key})
+        full.append({"service": service, "url": urls[url_key], "user": user,
+                     "password": secret.value if secret else None})
+
+    if "n8n" in request.get("services", []):
+        add("n8n", "n8n", settings.get("n8n_owner_email") or None, "n8n_owner_password")
+    if "supabase" in request.get("services", []):
+        user = creds.get("supabase_dashboard_username")
+        add("Supabase Studio", "studio", settings.get("supabase_dashboard_username") or (user.value if user else None),
+            "supabase_dashboard_password")
+    return shown, full
+
+
+def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, reveal: bool = False,
+          report_dir: Path | None = None) -> dict[str, Any]:
+    """Everything the templates show, plus `_logins_full` (clear values) for the encrypted credentials file."""
+    run = store.run(run_id)
+    request = run.request or {}
+    phases = store.phases(run.id)
+    by_phase = {p["phase"]: p for p in phases}
+    findings = store.findings(run.id)
+    metrics = store.metrics(run.id)
+    settings = Settings(inventory, request)
+    creds = creds_mod.read(inventory)
+    for value in creds.values():
+        redactor.add(value)  # the generated values are masked wherever else they might show up
+
+    running = run.status == "running"
+    status = _status_of(phases) if running else run.status
+    if running:
+        started = _parse_time(run.started_at)
+        duration = (datetime.now(UTC) - started).total_seconds() if started else None
+    else:
+        duration = run.duration
+
+    deployed = {p for p, row in by_phase.items() if row["status"] in DONE}
+    hostnames = request.get("hostnames", {})
+    services = []
+    for svc in request.get("services", []):
+        keys = ["n8n"] if svc == "n8n" else ["supabase", "studio"]
+        phase = by_phase.get(svc, {})
+        proxy = by_phase.get("nginx_proxy", {})
+        up = phase.get("status") in DONE and proxy.get("status") in DONE
+        for key in keys:
+            if key in hostnames:
+                services.append({"key": key, "service": svc, "title": SERVICE_TITLES[key], "hostname": hostnames[key],
+                                 "url": f"https://{hostnames[key]}/", "up": up,
+                                 "state": "deployed" if up else _why_not(phase, proxy)})
+    served = {s["key"]: s["hostname"] for s in services}
+    up = {s["key"]: s["hostname"] for s in services if s["up"]}  # the proxy has a site for these only
+
+    hosts = _hosts(inventory, request.get("hosts", []))
+    dns_records = []
+    if request.get("dns_provider") not in (None, "none") and "dns" in by_phase:
+        # As the dns role picks them: dns_target_ipv4 if set, else the host's address; a CAA record per name
+        # when dns_caa_issuer is set.
+        target = settings.get("dns_target_ipv4") or next((h["address"] for h in hosts if h["address"]), None)
+        caa = settings.get("dns_caa_issuer")
+        for s in services:
+            dns_records.append({"name": s["hostname"], "type": "A", "value": target or "the host's public address"})
+            if caa:
+                dns_records.append({"name": s["hostname"], "type": "CAA", "value": f'0 issue "{caa}"'})
+
+    counts = {sev: 0 for sev in SEVERITIES}
+    status_counts = {st: 0 for st in ("passed", "failed", "error", "skipped")}
+    finding_rows = []
+    for f in findings:
+        status_counts[f["status"]] = status_counts.get(f["status"], 0) + 1
+        if f["status"] in ("failed", "error"):
+            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+        finding_rows.append({"check_id": f["check_id"], "host": f["host"] or "", "status": f["status"],
+                             "severity": f["severity"], "title": redactor.text(f["title"] or ""),
+                             "evidence": redactor.text(f["evidence"] or "")})
+    # Problems first (worst severity first), then what passed.
+    rank = {"failed": 0, "error": 1, "skipped": 2, "passed": 3}
+    finding_rows.sort(key=lambda f: (rank.get(f["status"], 4),
+                                     SEVERITIES.index(f["severity"]) if f["severity"] in SEVERITIES else 9))
+
+    security = [_metric_row(m, SECURITY, redactor) for m in metrics if m["name"] in SECURITY]
+    performance = [_metric_row(m, PERFORMANCE, redactor) for m in metrics if m["name"] in PERFORMANCE]
+    other = [_metric_row(m, {}, redactor) for m in metrics
+             if m["name"] not in SECURITY and m["name"] not in PERFORMANCE and m["name"] != CERT_METRIC]
+
+    logins, logins_full = _logins(request, services, creds, settings, reveal)
+    vault_files = sorted({s.source for s in creds.secrets})
+    phase_rows = [{**{k: p[k] for k in ("phase", "status", "started_at", "ended_at", "rc")},
+                   "duration": duration_text(p["duration"]) if p["duration"] is not None else "",
+                   "reason": redactor.text(p["reason"] or "")} for p in phases]
+    report_dir = report_dir or Path(run.state_dir or inventory / ".aidevops" / "runs" / run.id) / "report"
+    inv = str(inventory)
+    return {
+        "run": {"id": run.id, "status": status, "exit_code": run.exit_code, "command": run.command,
+                "started_at": run.started_at, "ended_at": run.ended_at, "duration": duration_text(duration),
+                "strategy": run.strategy or "-", "strategy_reason": run.strategy_reason or "",
+                "in_progress": running, "check": "--check" in (run.command or "")},
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inventory": inv,
+        "domain": request.get("domain", ""),
+        "admin_email": request.get("admin_email", ""),
+        "dns_provider": request.get("dns_provider", "none"),
+        "hosts": hosts,
+        "services": services,
+        "dns_records": dns_records,
+        "dns_phase": by_phase.get("dns"),
+        "phases": phase_rows,
+        "timeline_svg": timeline.svg([p for p in phases if p["status"] != "running"]),
+        "failures": [{**{k: f[k] for k in ("phase", "host", "task")}, "message": redactor.text(f["message"] or "")}
+                     for f in store.failures(run.id)],
+        "validation_ran": bool(findings or metrics),
+        "no_validation": "" if findings or metrics else _no_validation(by_phase.get("validator")),
+        "findings": finding_rows,
+        "finding_counts": counts,
+        "finding_status_counts": status_counts,
+        "certificates": _certificates(metrics, redactor),
+        "security": security,
+        "performance": performance,
+        "other_metrics": other,
+        "decisions": _decisions(store.decisions(run.id), redactor),
+        "logins": logins,
+        "secrets": [{"key": s.key, "source": s.source, "value": s.shown(reveal)} for s in creds.secrets],
+        "reveal": reveal,
+        "vault_files": vault_files,
+        "credentials_file": str(report_dir / "credentials.vault.yml") if creds.secrets and creds.password_file else None,
+        "vault_password_file": str(creds.password_file) if creds.password_file else None,
+        "maintenance": maintenance.guide(deployed, settings, inv, run.id, str(run.state_dir or ""), vault_files,
+                                         up, str(creds.password_file) if creds.password_file else None),
+        "request_yaml": _request_yaml(request, served),
+        "_logins_full": logins_full,
+        "_credentials": creds,
+    }
+
+
+def _why_not(phase: dict[str, Any], proxy: dict[str, Any]) -> str:
+    if not phase:
+        return "not deployed"
+    if phase.get("status") not in DONE:
+        return f"{phase['status'].replace('_', ' ')}"
+    return f"proxy {proxy.get('status', 'not run').replace('_', ' ')}"
+
+
+def _request_yaml(request: dict[str, Any], served: dict[str, str]) -> str:
+    """The request as recorded, with the host names of the requested services only (the others are defaults).
+    Not passed through the redactor: it holds no secret (request.py allows none), and a vault value that
+    happens to be a word of it (a user named "supabase") would mask host names."""
+    shown = {k: v for k, v in request.items() if k != "inventory"}
+    shown["hostnames"] = dict(served)
+    return yaml.safe_dump(shown, sort_keys=False).strip()
+
+
+def _no_validation(phase: dict[str, Any] | None) -> str:
+    """Why the store holds no validation results for the run, in one sentence without a full stop."""
+    if phase is None:
+        return "Validation did not run"
+    status, reason = phase["status"], phase.get("reason") or ""
+    if status in ("succeeded", "degraded"):
+        return "The validator recorded no results"
+    why = status.replace("_", " ") + (f": {reason}" if reason else "")
+    if status == "failed":
+        return f"Validation failed before recording results ({why})"
+    return f"Validation did not run (validator {why})"

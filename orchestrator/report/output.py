@@ -1,0 +1,73 @@
+"""Renders a run's report with the jinja2 templates and writes it to `<state>/runs/<run_id>/report/`:
+report.md, report.html (self-contained: inline CSS and SVG, nothing fetched) and credentials.vault.yml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import markupsafe
+
+from orchestrator import paths
+from orchestrator.redact import Redactor
+from orchestrator.report.build import build
+from orchestrator.report.credentials import write_encrypted
+from orchestrator.store import RunStore
+
+# The source checkout's templates: used when the project home (AIDEVOPS_HOME) has none of its own, as when
+# a test or a user points the home at a folder holding only playbooks and roles.
+PACKAGED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass
+class ReportFiles:
+    folder: Path
+    markdown: Path
+    html: Path
+    credentials: Path | None
+
+
+def environment() -> jinja2.Environment:
+    """Templates from the project home first (a user may restyle the report), then the source checkout's."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(paths.templates_dir())),
+                                  jinja2.FileSystemLoader(str(PACKAGED_TEMPLATES))])
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html.j2"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["mdcell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    env.filters["ticks"] = _code_spans
+    return env
+
+
+def _code_spans(text: str) -> markupsafe.Markup:
+    """`command` in the guide's sentences as <code> in HTML (escaped first: the text is never trusted markup)."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.chmod(tmp, 0o600)  # the report names hosts and accounts: for the operator's eyes first
+    tmp.replace(path)
+
+
+def write_report(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, reveal: bool = False,
+                 folder: Path | None = None) -> ReportFiles:
+    run = store.run(run_id)
+    folder = folder or Path(run.state_dir or inventory / ".aidevops" / "runs" / run.id) / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = build(store, run.id, inventory, redactor, reveal=reveal, report_dir=folder)
+    logins_full, creds = data.pop("_logins_full"), data.pop("_credentials")
+    env = environment()
+    # A revealed report gets its own names, so that the masked one stays the one safe to hand on.
+    stem = "report.revealed" if reveal else "report"
+    md, html = folder / f"{stem}.md", folder / f"{stem}.html"
+    _write(md, env.get_template("report.md.j2").render(**data))
+    _write(html, env.get_template("report.html.j2").render(**data))
+    cred_file = write_encrypted(creds, logins_full, folder / "credentials.vault.yml")
+    return ReportFiles(folder, md, html, cred_file)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make test`: unit tests first (fast), then two lanes side by side, since both mostly wait on Docker,
+# apt and SSH rather than on the CPU:
+#   lane 1: integration and end-to-end tests (sandbox hosts)        -> output here, live
+#   lane 2: the Molecule scenarios                                  -> build/test-logs/molecule.log
+# Slow shared inputs (the Docker engine, the sandbox image, the locally built n8n/PostgreSQL images and
+# their archives) are made once before the lanes start, so the lanes never build the same thing twice.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+SCENARIOS=${MOLECULE_SCENARIOS:-base_server dns nginx_proxy n8n supabase}
+LOGS=build/test-logs
+mkdir -p "$LOGS"
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "unit tests"
+$BIN/python -m orchestrator.roledocs --check roles/* || exit 1
+$BIN/pytest -q tests/unit || exit 1
+
+step "shared images (cached by version)"
+$BIN/aidevops sandbox image || exit 1
+$BIN/python -m orchestrator.sandbox.images || exit 1
+
+step "Molecule scenarios in the background: $SCENARIOS (log: $LOGS/molecule.log)"
+(
+  for s in $SCENARIOS; do
+    start=$(date +%s)
+    PATH="$PWD/$BIN:$PATH" $BIN/molecule test -s "$s" || { echo "MOLECULE FAILED: $s"; exit 1; }
+    echo "MOLECULE PASSED: $s in $(( $(date +%s) - start ))s"
+  done
+) > "$LOGS/molecule.log" 2>&1 &
+molecule_pid=$!
+
+step "integration tests"
+$BIN/pytest -q tests/integration; integration=$?
+step "end-to-end tests"
+$BIN/pytest -q tests/e2e; e2e=$?
+
+step "waiting for Molecule"
+wait $molecule_pid; molecule=$?
+grep -E "^MOLECULE (PASSED|FAILED)" "$LOGS/molecule.log"
+if [ $molecule -ne 0 ]; then
+  echo "--- last lines of $LOGS/molecule.log"
+  tail -n 150 "$LOGS/molecule.log"
+fi
+
+step "summary"
+echo "integration: $([ $integration -eq 0 ] && echo passed || echo FAILED)"
+echo "e2e:         $([ $e2e -eq 0 ] && echo passed || echo FAILED)"
+echo "molecule:    $([ $molecule -eq 0 ] && echo passed || echo FAILED)"
+[ $integration -eq 0 ] && [ $e2e -eq 0 ] && [ $molecule -eq 0 ]
