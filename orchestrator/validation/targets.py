@@ -13,8 +13,11 @@ from typing import Any
 from orchestrator.request import DeploymentRequest
 
 # Ports the apps listen on inside the host: each must be bound to 127.0.0.1 only.
-APP_PORTS = {"n8n": [5678], "n8n_postgres": [5432], "supabase": [8000, 8443, 5432, 3000]}
+APP_PORTS = {"n8n": [5678], "n8n_postgres": [5432], "supabase": [8000, 8443, 5432, 6543, 3000]}
 PUBLIC_PORTS = [22, 80, 443]
+# Scanned from outside besides 1-1024 and the apps' ports: where a forgotten service usually listens
+# (Docker's API, databases and caches, alternative HTTP ports).
+COMMON_PORTS = [2375, 2376, 3000, 3306, 5000, 5432, 6379, 8443, 9000, 9090, 9200, 11211, 27017, *range(8000, 8101)]
 HEALTH = {"n8n": "/healthz", "supabase": "/auth/v1/health", "studio": "/api/profile"}
 
 
@@ -65,7 +68,7 @@ def suite_config(request: DeploymentRequest, services: list[str]) -> dict[str, A
         "endpoints": endpoints(request, services) if services else [],
         "app_ports": app_ports(services),
         "public_ports": PUBLIC_PORTS,
-        "scan_ports": sorted(set(range(1, 1025)) | set(app_ports(["n8n", "supabase"])) | {8080, 8088, 8089}),
+        "scan_ports": sorted(set(range(1, 1025)) | set(app_ports(["n8n", "supabase"])) | set(COMMON_PORTS)),
         "ca_file": str(ca) if ca else None,
         "settings": settings.as_dict(),
         "admin_email": request.admin_email,

@@ -114,3 +114,30 @@ def test_validate_with_a_bad_section_is_one_line_and_records_nothing(inventory):
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
     assert "aidevops.validation.cert_min_days: expected a whole number from 0 to 3650, got -1" in r.stderr
     assert not (inventory / ".aidevops").exists()
+
+
+def test_targets_in_production_and_in_the_sandbox(inventory):
+    from orchestrator.request import Host
+    from orchestrator.validation.targets import suite_config
+    req = load_request(inventory)
+    prod = replace_hosts(req, Host("vps-1", {"ansible_host": "203.0.113.7", "ansible_port": 2222}))
+    cfg = suite_config(prod, ["n8n", "supabase"])
+    assert cfg["hosts"] == {"vps-1": {"address": "203.0.113.7", "ssh_port": 2222, "container": None}}
+    assert [(e["hostname"], e["connect"], e["https_port"], e["http_port"]) for e in cfg["endpoints"]] == [
+        ("n8n.example.com", "n8n.example.com", 443, 80), ("supabase.example.com", "supabase.example.com", 443, 80),
+        ("studio.example.com", "studio.example.com", 443, 80)]
+    assert {5678, 5432, 8000, 6543} <= set(cfg["app_ports"]) and {1, 1024, 2375, 8089} <= set(cfg["scan_ports"])
+    sandbox = replace_hosts(req, Host("sandbox-1", {"ansible_host": "127.0.0.1", "ansible_port": 32770,
+                                                    "aidevops_sandbox_address": "172.18.0.2",
+                                                    "aidevops_sandbox_container": "x-1",
+                                                    "aidevops_published_ports": {"http": 32769, "https": 32768}}))
+    cfg = suite_config(sandbox, ["n8n"])
+    # Never 127.0.0.1 for the scan and ssh-audit: that is this machine, not the host.
+    assert cfg["hosts"]["sandbox-1"] == {"address": "172.18.0.2", "ssh_port": 22, "container": "x-1"}
+    assert [(e["connect"], e["https_port"], e["http_port"]) for e in cfg["endpoints"]] == [("127.0.0.1", 32768, 32769)]
+    assert cfg["app_ports"] == [5432, 5678]
+
+
+def replace_hosts(req, *hosts):
+    import dataclasses
+    return dataclasses.replace(req, hosts=hosts)
