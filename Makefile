@@ -11,6 +11,7 @@ MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n supabase
 
 $(BIN)/aidevops: pyproject.toml
 	bash scripts/install-system-deps.sh
+	bash scripts/install-audit-tools.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -137,6 +137,30 @@ def run(inventory, strategy, only, check, plain, ai, yes):
     sys.exit(outcome.exit_code)
 
 
+@cli.command()
+@inventory_option
+@click.option("--audit/--no-audit", default=None,
+              help="Run or skip the slow security audits: Lynis, ssh-audit, TLS scan (default: the request's "
+                   "validation.audit, else on).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate(inventory, audit, as_json):
+    """Check the deployed hosts and services now (testinfra suites and security audits), as a recorded run.
+
+    Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did."""
+    from orchestrator.render import print_validation
+    from orchestrator.request import load_request
+    from orchestrator.validation.command import validate as run_validation
+
+    request = load_request(resolve_inventory(inventory))
+    note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
+    outcome = run_validation(request, audit=audit, note=note)
+    if as_json:
+        click.echo(json.dumps(outcome.__dict__, indent=2, default=str))
+    else:
+        print_validation(outcome, request)
+    sys.exit(outcome.exit_code)
+
+
 # -- runs -----------------------------------------------------------------------------------------
 
 @cli.group()
@@ -171,21 +195,20 @@ def runs_list(inventory, limit):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def runs_show(run_id, inventory, as_json):
     """Show one run (default: the latest): phases, hosts, failed tasks, timings."""
-    from orchestrator.render import print_run
+    from orchestrator.render import ai_metrics, print_ai_metrics, print_run
 
     store = _store(inventory)
-    run_id = run_id or store.latest_run_id()
-    record = store.run(run_id)
+    record = store.run(run_id or store.latest_run_id() or "")
     phases, stats, failures = store.phases(record.id), store.host_stats(record.id), store.failures(record.id)
-    from orchestrator.render import ai_metrics, print_ai_metrics
-
-    metrics = ai_metrics(store.decisions(record.id))
+    findings, metrics = store.findings(record.id), store.metrics(record.id)
+    ai = ai_metrics(store.decisions(record.id))
     if as_json:
         click.echo(json.dumps({"run": record.__dict__, "phases": phases, "host_stats": stats,
-                               "failures": failures, "ai": metrics}, indent=2, default=str))
+                               "failures": failures, "findings": findings, "metrics": metrics, "ai": ai},
+                              indent=2, default=str))
     else:
-        print_run(record, phases, stats, failures)
-        print_ai_metrics(metrics)
+        print_run(record, phases, stats, failures, findings)
+        print_ai_metrics(ai)
 
 
 @cli.command()

@@ -99,7 +99,8 @@ def print_runs(records) -> None:
     console.print(table if records else "no runs recorded yet")
 
 
-def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]], failures: list[dict]) -> None:
+def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]], failures: list[dict],
+              findings: list[dict] | None = None) -> None:
     took = f" in {record.duration:.1f}s" if record.duration is not None else ""
     console.print(f"[bold]Run {record.id}[/]: {_status(record.status)}{took}, exit {record.exit_code}")
     console.print(f"inventory: {record.inventory}\nstarted:   {record.started_at}\nended:     {record.ended_at or '-'}"
@@ -119,6 +120,14 @@ def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]],
         for s in stats:
             table.add_row(s["phase"], s["host"], *(str(s[c]) for c in cols))
         console.print(table)
+    if findings:
+        counts = {k: sum(f["status"] == k for f in findings) for k in ("passed", "failed", "error", "skipped")}
+        console.print(f"[bold]Findings[/]: {len(findings)} checks: " + ", ".join(f"{v} {k}" for k, v in counts.items()
+                                                                             if v))
+        for f in findings:
+            if f["status"] in ("failed", "error"):
+                console.print(f"  {f['severity']:<8} {f['check_id']} on {f['host'] or '-'}: {f['evidence']}",
+                              markup=False)
     if failures:
         console.print("[bold]Failed tasks[/]")
         for f in failures:
@@ -126,6 +135,34 @@ def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]],
             console.print(f"      {f['message']}", markup=False)
             if f.get("task_path"):
                 console.print(f"      at {f['task_path']}", style="dim", markup=False)
+
+
+def print_validation(outcome, request) -> None:
+    """Failed checks one line each with their evidence, then the figures against their thresholds."""
+    counts = {k: sum(f["status"] == k for f in outcome.findings) for k in ("passed", "failed", "error", "skipped")}
+    console.print()
+    console.print(f"[bold]Validation {outcome.run_id}[/]: {_status(outcome.status)} in {outcome.duration:.1f}s "
+                  f"(exit {outcome.exit_code}): " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    bad = sorted((f for f in outcome.findings if f["status"] in ("failed", "error")),
+                 key=lambda f: order.get(f["severity"], 9))
+    for f in bad:
+        console.print(f"  [bold red]{f['status'].upper():<6}[/] {f['severity']:<8} {f['check_id']} "
+                      f"on {f['host'] or '-'}: {escape(f['evidence'] or f['title'] or '')}")
+    if outcome.metrics:
+        table = Table(title="Figures", title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for col in ("figure", "target", "value", "threshold", "ok"):
+            table.add_column(col)
+        for m in outcome.metrics:
+            value = m["text_value"] or ("" if m["value"] is None else f"{m['value']:g}")
+            unit = f" {m['unit']}" if m["unit"] else ""
+            ok = {True: "[green]yes[/]", False: "[bold red]no[/]", None: "-"}[m["passed"]]
+            table.add_row(m["name"], escape(m["target"] or "-"), value + unit,
+                          "" if m["threshold"] is None else f"{m['threshold']:g}", ok)
+        console.print(table)
+    if outcome.status not in ("succeeded",) and outcome.reason:
+        console.print(f"reason: {outcome.reason}", markup=False)
+    console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {request.inventory}", style="dim")
 
 
 def print_events(events: list[dict[str, Any]]) -> None:

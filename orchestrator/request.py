@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import BadInput
+from orchestrator.validation.settings import ValidationSettings, parse_validation
 
 SERVICES = ("n8n", "supabase")
 DNS_PROVIDERS = ("cloudflare", "rfc2136", "none")
@@ -53,6 +54,7 @@ class DeploymentRequest:
     max_parallel: int = 2
     options: dict[str, Any] = field(default_factory=dict)
     ai: dict[str, Any] = field(default_factory=dict)  # the `ai:` section, checked by parse_ai
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class DeploymentRequest:
             "services": list(self.services), "dns_provider": self.dns_provider,
             "hostnames": dict(self.hostnames), "hosts": [h.name for h in self.hosts],
             "strategy": self.strategy, "max_parallel": self.max_parallel,
+            "validation": self.validation.as_dict(),
         }
 
 
@@ -152,7 +155,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     req = data["aidevops"]
     if not isinstance(req, dict):
         raise fail("aidevops", f"expected a mapping, got {type(req).__name__}")
-    known = {"domain", "admin_email", "services", "dns", "hostnames", "options", "ai"}
+    known = {"domain", "admin_email", "services", "dns", "hostnames", "options", "ai", "validation"}
     for key in req:
         if key not in known:
             raise fail(f"aidevops.{key}", "unknown key", f"expected one of {', '.join(sorted(known))}")
@@ -212,6 +215,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         inventory=inventory, domain=domain, admin_email=email, services=tuple(services),
         dns_provider=dns["provider"], hostnames=hostnames, hosts=hosts, strategy=strategy,
         max_parallel=max_parallel, options=options, ai=ai,
+        validation=parse_validation(req.get("validation"), fail),
     )
 
 

@@ -269,7 +269,10 @@ class RunStore:
         rows = self._exec("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
         return [self._run(r) for r in rows]
 
-    def run(self, run_id: str) -> RunRecord:
+    def run(self, run_id: str | None) -> RunRecord:
+        if not run_id:
+            raise BadInput("no runs recorded for this inventory yet", where=str(self.path),
+                           hint="run `aidevops run` first")
         rows = self._exec("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
             # Let users type a unique prefix of an id, as with git.

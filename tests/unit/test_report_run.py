@@ -27,7 +27,8 @@ def test_the_report_phase_ends_the_run_and_writes_the_report(home, inventory, mo
     encrypt(write(inv / "group_vars/all/vault_n8n.yml", f"n8n_owner_password: {OWNER_PASSWORD}\n"), pw)
     assert not (home / "templates").exists()
 
-    r = aidevops(home, "run", "--inventory", str(inv), "--plain")
+    # The validator is left out: over the local connection it would check (and audit) this machine itself.
+    r = aidevops(home, "run", "--inventory", str(inv), "--plain", "--only", "base_server,n8n,nginx_proxy,report")
     assert r.returncode == 3, r.stdout + r.stderr  # n8n and the proxy have no playbook in this home
     run_dir = next((inv / ".aidevops/runs").iterdir())
     report = run_dir / "report"
@@ -52,5 +53,5 @@ def test_the_report_phase_ends_the_run_and_writes_the_report(home, inventory, mo
     assert phases["report"]["status"] == "succeeded"
     assert phases["report"]["reason"] == f"report: {report / 'report.html'}"
     assert Path(phases["report"]["artifact_dir"]) == report
-    # Last, even though the validator (not available here) settled before base_server was done.
+    # Last, even though the validator (left out here) settled before base_server was done.
     assert phases["report"]["started_at"] >= phases["base_server"]["ended_at"]

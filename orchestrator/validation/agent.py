@@ -1,0 +1,146 @@
+"""The validator agent: run the testinfra suites of the agents that ran, store their findings and figures.
+
+Suites run in a `python -m pytest` subprocess with testinfra's ansible backend over the run's inventory and
+our plugin (orchestrator.validation.plugin), which writes one finding per test and the measured figures to
+JSON. Here they are redacted, kept in the phase folder, stored, and summed up into the phase's status:
+failed when a critical/high check failed, degraded when only medium/low ones did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+
+from orchestrator import vault
+from orchestrator.agents.context import AgentResult, PhaseContext
+from orchestrator.validation.findings import Finding, Outcome, verdict
+from orchestrator.validation.plugin import load_outcome
+from orchestrator.validation.targets import suite_config
+
+SUITES_DIR = Path(__file__).parent / "suites"
+# A phase that ran, even if it failed, is checked: the findings say what works and what does not.
+RAN = ("succeeded", "degraded", "failed", "not_selected")
+SUITE_TIMEOUT = 1800  # seconds; Lynis alone takes a few minutes on a slow host
+
+
+def planned_suites(ctx: PhaseContext) -> tuple[list[str], list[str], dict[str, str]]:
+    """(suites to run, services deployed, suites left out -> why)."""
+    services = list(ctx.request.services)
+    agents = ["base_server", *services, "nginx_proxy"]
+    run, left_out = [], {}
+    for agent_id in agents:
+        result = ctx.results.get(agent_id)
+        if ctx.results and result is None:
+            left_out[agent_id] = "not part of this run's plan"
+        elif result is not None and result.status not in RAN:
+            left_out[agent_id] = f"its phase was {result.status.replace('_', ' ')}"
+        elif (SUITES_DIR / f"test_{agent_id}.py").exists():
+            run.append(agent_id)
+    deployed = [s for s in services if s in run]
+    if "nginx_proxy" in run and not deployed:
+        run.remove("nginx_proxy")
+        left_out["nginx_proxy"] = "no service was deployed behind it"
+    return run, deployed, left_out
+
+
+def run(ctx: PhaseContext) -> AgentResult:
+    suites, services, left_out = planned_suites(ctx)
+    settings = ctx.request.validation
+    files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
+    # A dry run (--check) changes nothing on the host, and the Lynis audit would install a package.
+    audit = settings.audit and not ctx.check
+    if audit and suites:
+        files.append(str(SUITES_DIR / "test_audit.py"))
+    outcome = Outcome()
+    for agent_id, why in left_out.items():
+        outcome.findings.append(Finding(f"{agent_id}.suite", None, "skipped", "info",
+                                        f"{agent_id} checks", f"not checked: {why}", agent_id))
+    if files:
+        ctx.note(f"checking {', '.join(suites)}" + (" with security audits" if audit else ""))
+        try:
+            ran = run_suites(ctx, files, suite_config(ctx.request, services))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable vault file: a finding, never a crash
+            ran = Outcome([Finding("validator.suites", None, "error", "high", "validation suites ran",
+                                   ctx.redactor.text(f"{type(exc).__name__}: {exc}")[:500], "validator")])
+        outcome.findings += ran.findings
+        outcome.metrics += ran.metrics
+    record(ctx, outcome)
+    status, reason = verdict(outcome.findings)
+    if not files:
+        status, reason = "failed", "nothing to check: " + "; ".join(f"{k} {v}" for k, v in left_out.items())
+    ctx.log.log("info" if status == "succeeded" else "warning", ctx.phase, f"validation {status}: {reason}")
+    return AgentResult(status, reason)
+
+
+def run_suites(ctx: PhaseContext, files: list[str], config: dict) -> Outcome:
+    inventory = ctx.request.inventory
+    hosts_file = next((inventory / n for n in ("hosts.yml", "hosts.yaml") if (inventory / n).exists()),
+                      inventory / "hosts.yml")
+    config_file, out_file = ctx.phase_dir / "suite-config.json", ctx.phase_dir / "pytest-results.json"
+    config_file.write_text(json.dumps(config, indent=2))
+    out_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pytest", "-p", "orchestrator.validation.plugin", "-p", "no:cacheprovider",
+           "-q", "-rN", "--no-header", "--tb=no", "--hosts=ansible://all", f"--ansible-inventory={hosts_file}",
+           f"--aidevops-config={config_file}", f"--aidevops-out={out_file}", *files]
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)  # ansible-inventory, ssh-audit, sslyze beside this Python
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")
+    password = vault.password_file(inventory)
+    if password:
+        env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(password)
+    # Secrets a check needs (the n8n owner's password to open the editor's websocket) travel in the
+    # environment, never in a file of the run.
+    env["AIDEVOPS_VALIDATION_SECRETS"] = json.dumps(_secrets(inventory))
+    log_file = ctx.phase_dir / "pytest.log"
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ctx.phase_dir))
+        deadline = time.monotonic() + SUITE_TIMEOUT
+        while proc.poll() is None:
+            if ctx.cancel.is_set() or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.5)
+    log_file.write_text(ctx.redactor.text(log_file.read_text(errors="replace")))
+    if not out_file.exists():
+        tail = log_file.read_text().strip().splitlines()[-3:]
+        why = "cancelled" if ctx.cancel.is_set() else f"pytest exited {proc.returncode}: {' / '.join(tail)}"
+        return Outcome([Finding("validator.suites", None, "error", "high", "validation suites ran",
+                                ctx.redactor.text(why)[:500], "validator")])
+    return load_outcome(out_file)
+
+
+def record(ctx: PhaseContext, outcome: Outcome) -> None:
+    """Redact, keep as JSON in the phase folder, store."""
+    red = ctx.redactor
+    for f in outcome.findings:
+        f.title, f.evidence = red.text(f.title or ""), red.text(f.evidence or "")
+        ctx.store.record_finding(ctx.run_id, ctx.phase, f.check_id, f.host, f.status, f.severity, f.title,
+                                 f.evidence, agent=f.agent)
+    for m in outcome.metrics:
+        m.detail = red.text(m.detail or "")
+        ctx.store.record_metric(ctx.run_id, ctx.phase, **asdict(m))
+    (ctx.phase_dir / "pytest-results.json").write_text(json.dumps(outcome.as_dict(), indent=2))
+
+
+def _secrets(inventory: Path) -> dict[str, str]:
+    """The n8n owner's password from group_vars/all/vault_n8n.yml (decrypted with the vault password)."""
+    path = inventory / "group_vars/all/vault_n8n.yml"
+    if not path.exists():
+        return {}
+    text = path.read_text()
+    if text.startswith("$ANSIBLE_VAULT"):
+        password = vault.password_file(inventory)
+        if password is None:
+            return {}
+        text = vault._vault(password).decrypt(text.encode()).decode()
+    data = yaml.safe_load(text) or {}
+    return {k: str(v) for k, v in data.items() if k == "n8n_owner_password" and v}

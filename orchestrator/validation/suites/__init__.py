@@ -1,0 +1,1 @@
+"""testinfra suites, one per agent (test_<agent>.py), run by the validator with its pytest plugin."""

@@ -1,0 +1,53 @@
+"""Fixtures the suites share: the agent's configuration (targets, thresholds, CA) and the endpoint parameter.
+
+A suite that serves one service sets SERVICE = "<service>" and gets only that service's endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+
+def _config(config: pytest.Config) -> dict[str, Any]:
+    path = config.getoption("aidevops_config", None)
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "endpoint" in metafunc.fixturenames:
+        service = getattr(metafunc.module, "SERVICE", None)
+        names = [e["hostname"] for e in _config(metafunc.config).get("endpoints", [])
+                 if service is None or e["service"] == service]
+        metafunc.parametrize("endpoint", names)
+
+
+@pytest.fixture(scope="session")
+def settings(validation_config) -> dict[str, Any]:
+    return validation_config.get("settings", {})
+
+
+@pytest.fixture
+def target(validation_config, endpoint) -> dict[str, Any]:
+    """The endpoint's connection details (hostname, connect address, ports, health path)."""
+    return next(e for e in validation_config["endpoints"] if e["hostname"] == endpoint)
+
+
+@pytest.fixture
+def host_info(validation_config, host) -> dict[str, Any]:
+    """This host's outside address, SSH port and sandbox container."""
+    return validation_config["hosts"][host.backend.host]
+
+
+@pytest.fixture(scope="session")
+def ca_file(validation_config) -> str | None:
+    path = validation_config.get("ca_file")
+    if path and not os.path.exists(path):
+        pytest.fail(f"validation.ca_file {path} does not exist", pytrace=False)
+    return path

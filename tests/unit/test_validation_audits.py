@@ -1,0 +1,88 @@
+"""Reading the audit tools' output: Lynis's report file, ssh-audit's JSON, sslyze's compliance verdict."""
+
+import json
+
+import pytest
+
+from orchestrator.validation.audits import parse_lynis_report, parse_ssh_audit, parse_sslyze_compliance
+from tests.conftest import ROOT
+
+DATA = ROOT / "tests/unit/data"
+
+# sslyze 6.3's console output (tail) for a server that is not compliant, and for one that is.
+SSLYZE_NOT_COMPLIANT = """\
+ * Elliptic Curve Key Exchange:
+       Supported curves:                  X25519, prime256v1, secp384r1
+
+ COMPLIANCE AGAINST TLS CONFIGURATION
+ ------------------------------------
+
+    Checking results against Mozilla's "intermediate" configuration. See https://ssl-config.mozilla.org/ for more details.
+
+    n8n.sandbox.test:32768: FAILED - Not compliant.
+        * certificate_path_validation: Certificate path validation failed for CN=n8n.sandbox.test.
+        * maximum_certificate_lifespan: Certificate life span is 1826 days, should be less than 366.
+
+"""
+SSLYZE_COMPLIANT = """\
+ COMPLIANCE AGAINST TLS CONFIGURATION
+ ------------------------------------
+
+    Checking results against Mozilla's "intermediate" configuration. See https://ssl-config.mozilla.org/ for more details.
+
+    n8n.example.com:443: OK - Compliant.
+
+"""
+
+
+def test_lynis_report_gives_the_index_warnings_and_suggestions():
+    report = parse_lynis_report((DATA / "lynis-report.dat").read_text())
+    assert report.hardening_index == 67
+    assert [w.split("|")[0] for w in report.warnings] == ["NETW-2705", "FIRE-4512"]
+    assert len(report.suggestions) == 3
+
+
+def test_lynis_report_without_an_index():
+    assert parse_lynis_report("report_version_major=1\nhardening_index=\n").hardening_index is None
+
+
+def test_ssh_audit_counts_fail_and_warn_notes_like_its_text_output():
+    result = parse_ssh_audit(json.loads((DATA / "ssh-audit-debian13.json").read_text()))
+    assert (result.fail, result.warn) == (1, 3)
+    assert result.failures == [("key ecdsa-sha2-nistp256: using elliptic curves that are suspected as being "
+                                "backdoored by the U.S. National Security Agency")]
+    assert "kex curve25519-sha256: does not provide protection against post-quantum attacks" in result.warnings
+    assert result.banner.startswith("SSH-2.0-OpenSSH_10.0")
+
+
+def test_ssh_audit_counts_cves_as_failures():
+    data = {"kex": [], "key": [], "enc": [], "mac": [], "cves": [{"name": "CVE-2023-38408", "cvssv2": 9.8,
+                                                                  "description": "remote code execution"}]}
+    result = parse_ssh_audit(data)
+    assert result.fail == 1 and result.failures == ["CVE-2023-38408: remote code execution"]
+
+
+def test_sslyze_not_compliant_with_its_reasons():
+    result = parse_sslyze_compliance(SSLYZE_NOT_COMPLIANT)
+    assert result.compliant is False
+    assert result.issues == {
+        "certificate_path_validation": "Certificate path validation failed for CN=n8n.sandbox.test.",
+        "maximum_certificate_lifespan": "Certificate life span is 1826 days, should be less than 366.",
+    }
+
+
+def test_sslyze_real_output_of_a_proxy_offering_extra_curves():
+    """sslyze 6.3.1 against the sandbox proxy before its catch-all TLS server got the site's curves."""
+    result = parse_sslyze_compliance((DATA / "sslyze-not-compliant.txt").read_text())
+    assert result.compliant is False
+    assert result.issues == {"tls_curves": "TLS curves {'secp521r1', 'X448'} are supported, but should be rejected."}
+
+
+def test_sslyze_compliant():
+    result = parse_sslyze_compliance(SSLYZE_COMPLIANT)
+    assert result.compliant is True and result.issues == {}
+
+
+def test_sslyze_output_without_a_verdict_is_an_error():
+    with pytest.raises(ValueError, match="no compliance verdict"):
+        parse_sslyze_compliance("Could not connect to n8n.example.com:443: connection refused\n")
