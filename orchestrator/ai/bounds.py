@@ -196,7 +196,8 @@ class Bounds:
         props = {p: self.phase_schema(p, include_critical) for p in (phases or list(self.vars)) if p in self.vars}
         return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
-    def check(self, answer: Any, confirm: Confirm | None = None, phases: list[str] | None = None) -> Checked:
+    def check(self, answer: Any, confirm: Confirm | None = None, phases: list[str] | None = None,
+              unconfirmed: str = "use --yes to allow") -> Checked:
         out = Checked()
         if answer is None or answer == {}:
             return out
@@ -223,8 +224,7 @@ class Bounds:
                     out.rejected.append(f"{phase}.{name}: {why}")
                     continue
                 if spec.critical and not (confirm and confirm(phase, name, value)):
-                    out.dropped.append(f"{phase}.{name}: critical, not confirmed"
-                                       + (" (use --yes to allow)" if confirm else " (never set by a recovery)"))
+                    out.dropped.append(f"{phase}.{name}: critical, not confirmed ({unconfirmed})")
                     continue
                 out.applied.setdefault(phase, {})[name] = value
         return out

@@ -233,7 +233,7 @@ class DecisionMaker:
             # The model may answer {var: value} for the failed phase, or {phase: {var: value}}.
             if phase not in variables or not isinstance(variables.get(phase), dict):
                 variables = {phase: variables}
-            checked = self.bounds.check(variables, None, [phase])
+            checked = self.bounds.check(variables, None, [phase], unconfirmed="never set by a recovery")
             if not checked.valid:
                 raise Invalid("; ".join(checked.rejected))
             variables, dropped = checked.applied.get(phase, {}), checked.dropped
