@@ -4,6 +4,7 @@ Every e2e module checks that same deployment (tests that break something put it 
 part, deploying n8n behind nginx with a real certificate, happens once per CI run.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ class FirstRun:
     stdout: str
     stderr: str
     duration: float
+    run_id: str | None  # other e2e modules run more; they must look at this one by id
 
 
 @pytest.fixture(scope="session")
@@ -51,4 +53,5 @@ def first_run(stack) -> FirstRun:
     inv, _, _ = stack
     t0 = time.monotonic()
     r = aidevops("run", "--inventory", str(inv), "--plain")
-    return FirstRun(r.returncode, r.stdout, r.stderr, time.monotonic() - t0)
+    found = re.search(r"^Run (\S+): ", r.stdout, re.MULTILINE)
+    return FirstRun(r.returncode, r.stdout, r.stderr, time.monotonic() - t0, found.group(1) if found else None)

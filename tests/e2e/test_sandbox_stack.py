@@ -29,8 +29,9 @@ PHASES = ("base_server", "dns", "n8n", "nginx_proxy")
 TIMINGS: dict[str, float] = {}
 
 
-def shown(inv) -> dict:
-    return json.loads(aidevops("runs", "show", "--inventory", str(inv), "--json").stdout)
+def shown(inv, run_id: str | None = None) -> dict:
+    """`runs show --json` of RUN_ID, or of the latest run."""
+    return json.loads(aidevops("runs", "show", *([run_id] if run_id else []), "--inventory", str(inv), "--json").stdout)
 
 
 def tls_request(port: int, request: bytes, cafile: Path) -> tuple[bytes, dict]:
@@ -70,7 +71,7 @@ def test_first_run_deploys_the_stack(stack, first_run):
     inv, box, host = stack
     TIMINGS["first run"] = first_run.duration
     assert first_run.returncode == 0, first_run.stdout[-6000:] + first_run.stderr[-2000:]
-    phases = {p["phase"]: p["status"] for p in shown(inv)["phases"]}
+    phases = {p["phase"]: p["status"] for p in shown(inv, first_run.run_id)["phases"]}
     assert all(phases[p] == "succeeded" for p in PHASES), phases
 
 

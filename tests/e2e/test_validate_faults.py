@@ -52,7 +52,7 @@ def listener(host, unit: str, port: int):
 def test_first_run_validator_phase_passed_with_findings_and_figures(stack, first_run):
     inv, _, _ = stack
     assert first_run.returncode in (0, 3), first_run.stdout[-6000:]
-    shown = json.loads(aidevops("runs", "show", "--inventory", str(inv), "--json").stdout)
+    shown = json.loads(aidevops("runs", "show", first_run.run_id, "--inventory", str(inv), "--json").stdout)
     phases = {p["phase"]: p for p in shown["phases"]}
     assert phases["validator"]["status"] == "succeeded", phases["validator"]["reason"]
     checks = {f["check_id"]: f for f in shown["findings"]}
@@ -66,7 +66,7 @@ def test_first_run_validator_phase_passed_with_findings_and_figures(stack, first
                  "host.load_per_core"):
         assert metrics[name]["passed"] is True, metrics[name]
     assert "Pebble" in json.loads(metrics["tls.cert_days_left"]["detail"])["issuer"]
-    text = aidevops("runs", "show", "--inventory", str(inv)).stdout
+    text = aidevops("runs", "show", first_run.run_id, "--inventory", str(inv)).stdout
     assert f"Findings: {len(shown['findings'])} checks: {len(shown['findings'])} passed" in text
 
 
