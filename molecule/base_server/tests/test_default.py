@@ -27,6 +27,10 @@ def test_sshd_runs_with_hardened_settings(host):
     assert s["kexalgorithms"].split(",")[0] in ("mlkem768x25519-sha256", "sntrup761x25519-sha512")
     assert "cbc" not in s["ciphers"]
     assert s.get("persourcepenaltyexemptlist") == "192.0.2.10/32"
+    # Only ed25519 and RSA host keys: ssh-audit fails the NIST P-256 ECDSA key.
+    host_keys = [line.split(" ", 1)[1] for line in host.check_output("sshd -T").splitlines()
+                 if line.startswith("hostkey ")]
+    assert host_keys == ["/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key"]
 
 
 def test_admin_user_has_key_and_passwordless_sudo(host):
