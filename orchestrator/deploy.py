@@ -91,6 +91,7 @@ class Deployment:
                                 log=lambda level, message: self.log.log(level, "ai", message))
         self.strategy_fixed = strategy_fixed
         self.decisions: PlanDecisions | None = None
+        self._optimized = False
         self.recovery = Recovery(self.maker, max_attempts=self.ai.max_recoveries, cancel=self.cancel,
                                  system_state=lambda: system_state(request, plan, {p: r.status for p, r in
                                                                                    self._results.items()}),
@@ -197,6 +198,8 @@ class Deployment:
 
     def _execute_controller_agent(self, phase: Phase) -> PhaseResult:
         """Validator and report run here, in the orchestrator's process, not through ansible-runner."""
+        if phase.id == "report" and not self.cancel.is_set():
+            self._optimize(self._results)  # so that the report shows the suggestions for next time
         started_at, t0 = now(), time.monotonic()
         module, _, func = phase.agent.entry.partition(":")
         phase_dir = self.run_dir / phase.id
@@ -232,7 +235,10 @@ class Deployment:
         self.log.log(level, r.phase, f"phase {r.status}", reason=r.reason, duration=r.duration, rc=r.rc)
 
     def _optimize(self, results: dict[str, PhaseResult]) -> None:
-        """After the run: suggestions for next time, recorded (nothing is changed)."""
+        """After the run (before its report): suggestions for next time, recorded once (nothing is changed)."""
+        if self._optimized:
+            return
+        self._optimized = True
         phases = [{"phase": r.phase, "status": r.status, "reason": r.reason[:300],
                    "duration": round(r.duration or 0, 1), "recovered": self.recovery.recovered.get(r.phase)}
                   for r in results.values()]

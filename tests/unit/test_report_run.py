@@ -44,6 +44,7 @@ def test_the_report_phase_ends_the_run_and_writes_the_report(home, inventory, mo
     assert "https://n8n.example.com/" in md and "not available" in md  # requested, not deployed
     assert "## Maintenance guide" in md and "n8n-backup" not in md  # n8n was not deployed
     assert "(as of the report phase)" in md and "**degraded**" in md
+    assert "| optimization | offline |" in md  # the suggestions for next time are made before the report
     assert (report / "credentials.vault.yml").read_text().startswith("$ANSIBLE_VAULT")
     leaks = [p for p in (inv / ".aidevops").rglob("*") if p.is_file() and OWNER_PASSWORD.encode() in p.read_bytes()]
     assert leaks == []
