@@ -30,7 +30,7 @@ test: setup
 	BIN=$(BIN) MOLECULE_SCENARIOS="$(MOLECULE_SCENARIOS)" bash scripts/run-tests.sh
 
 test-unit: setup
-	$(BIN)/python -m orchestrator.roledocs --check roles/*
+	$(BIN)/python -m orchestrator.agents.docs --check roles/*
 	$(BIN)/pytest -q tests/unit
 
 test-integration: setup
@@ -49,7 +49,7 @@ lint: setup
 	$(BIN)/ruff check orchestrator tests
 
 docs: setup
-	$(BIN)/python -m orchestrator.roledocs roles/*
+	$(BIN)/python -m orchestrator.agents.docs roles/*
 
 sandbox-down: setup
 	$(AIDEVOPS) sandbox down --inventory $(INVENTORY)

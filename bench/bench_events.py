@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator.events import parse  # noqa: E402
+from orchestrator.run.events import parse  # noqa: E402
 from orchestrator.redact import Redactor  # noqa: E402
-from orchestrator.runlog import RunLog  # noqa: E402
+from orchestrator.run.log import RunLog  # noqa: E402
 from orchestrator.store import RunStore  # noqa: E402
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
 from orchestrator.errors import BadInput
 
 PASSWORD_FILE = ".vault-pass"
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|encryption_key|private_key)", re.I)
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|encryption_key|private_key)", re.IGNORECASE)
 
 
 def password_file(inventory: Path) -> Path | None:

@@ -15,12 +15,12 @@ mkdir -p "$LOGS"
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
 step "unit tests"
-$BIN/python -m orchestrator.roledocs --check roles/* || exit 1
+$BIN/python -m orchestrator.agents.docs --check roles/* || exit 1
 $BIN/pytest -q tests/unit || exit 1
 
 step "shared images (cached by version)"
 $BIN/aidevops sandbox image || exit 1
-$BIN/python -m orchestrator.sandbox.images || exit 1
+$BIN/python -m orchestrator.sandbox.app_images || exit 1
 
 step "Molecule scenarios in the background: $SCENARIOS (log: $LOGS/molecule.log)"
 (

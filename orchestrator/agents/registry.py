@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from orchestrator.paths import playbooks_dir
+from orchestrator.project import playbooks_dir
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator import paths
+from orchestrator import project
 
 _JSON_TYPES = {"str": "string", "path": "string", "int": "integer", "float": "number", "bool": "boolean",
                "list": "array", "dict": "object"}
@@ -126,7 +126,7 @@ def _read(path: Path) -> dict:
 
 def role_variables(role: str, roles_dir: Path | None = None) -> dict[str, VarSpec]:
     """The variables of one role an AI decision could set; `raw` ones are left out (no type to check)."""
-    base = (roles_dir or paths.roles_dir()) / role / "meta"
+    base = (roles_dir or project.roles_dir()) / role / "meta"
     specs = _read(base / "argument_specs.yml").get("argument_specs", {}).get("main", {}).get("options") or {}
     extra = _read(base / "aidevops.yml")
     critical = set(extra.get("critical_variables") or [])
@@ -177,7 +177,7 @@ class Bounds:
     """The variables each planned phase's role declares."""
 
     def __init__(self, phases: list[str], roles_dir: Path | None = None):
-        root = roles_dir or paths.roles_dir()
+        root = roles_dir or project.roles_dir()
         self.vars = {p: role_variables(p, root) for p in phases if (root / p / "meta").is_dir()}
 
     def phase_schema(self, phase: str, include_critical: bool = False) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.bounds import Bounds, Confirm
+from orchestrator.ai.choice import AISettings
 from orchestrator.ai.context import decision_context
 from orchestrator.ai.providers.base import BUDGET, Answer, Provider, ProviderError
-from orchestrator.ai.settings import AISettings
 from orchestrator.redact import Redactor
 from orchestrator.store import RunStore
 
@@ -104,7 +104,7 @@ def data_block(text: str) -> str:
 
 class DecisionMaker:
     def __init__(self, settings: AISettings, *, store: RunStore, run_id: str, inventory: str,
-                 redactor: Redactor, state_dir: Path, bounds: Bounds, confirm: Confirm | None = None,
+                 redactor: Redactor, cache_dir: Path, bounds: Bounds, confirm: Confirm | None = None,
                  provider: Provider | None = None, log: Callable[[str, str], None] | None = None):
         self.settings = settings
         self.store = store
@@ -115,7 +115,7 @@ class DecisionMaker:
             redactor.add(key)
         self.bounds = bounds
         self.confirm = confirm
-        self.cache_dir = state_dir / "ai-cache"
+        self.cache_dir = cache_dir
         self.log = log or (lambda level, message: None)
         self.tokens_used = 0
         self._lock = threading.Lock()  # phases finish on worker threads; decisions are made one at a time

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.ai.bounds import Bounds, Confirm
+from orchestrator.ai.choice import AISettings
 from orchestrator.ai.engine import Decision, DecisionMaker
-from orchestrator.ai.settings import AISettings
 from orchestrator.plan import Plan
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest
+from orchestrator.state import StateDir
 from orchestrator.store import RunStore
 
 
@@ -44,9 +45,9 @@ def system_state(request: DeploymentRequest, plan: Plan, statuses: dict[str, str
 
 
 def make_maker(settings: AISettings, request: DeploymentRequest, plan: Plan, *, store: RunStore, run_id: str,
-               redactor: Redactor, state_dir, confirm: Confirm | None, log=None) -> DecisionMaker:
+               redactor: Redactor, confirm: Confirm | None, log=None) -> DecisionMaker:
     return DecisionMaker(settings, store=store, run_id=run_id, inventory=str(request.inventory), redactor=redactor,
-                         state_dir=state_dir, bounds=Bounds([p.id for p in plan.phases]), confirm=confirm, log=log)
+                         cache_dir=StateDir(request.inventory).ai_cache, bounds=Bounds([p.id for p in plan.phases]), confirm=confirm, log=log)
 
 
 def decide_plan(maker: DecisionMaker, request: DeploymentRequest, plan: Plan, fixed: bool) -> PlanDecisions:

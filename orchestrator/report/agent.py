@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orchestrator.agents.context import AgentResult, PhaseContext
+from orchestrator.outcome import SUCCEEDED
 from orchestrator.report.output import write_report
-from orchestrator.scheduler import SUCCEEDED
+from orchestrator.run.context import AgentResult, PhaseContext
 
 
 def run(ctx: PhaseContext) -> AgentResult:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import yaml
 
 from orchestrator.errors import AidevopsError
+from orchestrator.outcome import DONE, RUNNING, outcome_status
 from orchestrator.redact import Redactor
 from orchestrator.report import credentials as creds_mod
 from orchestrator.report import maintenance, timeline
-from orchestrator.report.settings import Settings
+from orchestrator.report.role_vars import Settings
+from orchestrator.request import load_hosts
+from orchestrator.state import StateDir
 from orchestrator.store import RunStore
 
 SECURITY = {"lynis.hardening_index": "Lynis hardening index", "ssh_audit.fail": "ssh-audit failures",
@@ -28,7 +30,6 @@ PERFORMANCE = {"http.response_ms": "HTTP response time", "host.mem_available_mb"
                "host.disk_free_pct": "Free disk space", "host.load_per_core": "Load per CPU core"}
 CERT_METRIC = "tls.cert_days_left"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-DONE = {"succeeded", "degraded", "not_selected"}  # not_selected: left out by --only, taken as deployed earlier
 SERVICE_TITLES = {"n8n": "n8n", "supabase": "Supabase API", "studio": "Supabase Studio"}
 
 
@@ -48,16 +49,11 @@ def duration_text(seconds: float | None) -> str:
 
 def _status_of(phases: list[dict[str, Any]]) -> str:
     """The run's status from its phases while it is still running (the report is its last phase)."""
-    from orchestrator.deploy import outcome_status
-
-    results = {p["phase"]: SimpleNamespace(status=p["status"]) for p in phases if p["status"] != "running"}
-    return outcome_status(results, cancelled=False)[0]
+    return outcome_status(p["status"] for p in phases if p["status"] != RUNNING)[0]
 
 
 def _hosts(inventory: Path, names: list[str]) -> list[dict[str, Any]]:
     """Each host of the run with the address its DNS records point at (as the dns role picks it)."""
-    from orchestrator.request import load_hosts
-
     try:
         hosts = {h.name: h.vars for h in load_hosts(inventory)}
     except AidevopsError:  # the inventory changed since: the names are still worth showing
@@ -220,7 +216,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     phase_rows = [{**{k: p[k] for k in ("phase", "status", "started_at", "ended_at", "rc")},
                    "duration": duration_text(p["duration"]) if p["duration"] is not None else "",
                    "reason": redactor.text(p["reason"] or "")} for p in phases]
-    report_dir = report_dir or Path(run.state_dir or inventory / ".aidevops" / "runs" / run.id) / "report"
+    report_dir = report_dir or Path(run.state_dir or StateDir(inventory).run_dir(run.id)) / "report"
     inv = str(inventory)
     return {
         "run": {"id": run.id, "status": status, "exit_code": run.exit_code, "command": run.command,

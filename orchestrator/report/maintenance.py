@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.report.settings import Settings
+from orchestrator.report.role_vars import Settings
 
 
 @dataclass

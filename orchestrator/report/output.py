@@ -12,10 +12,11 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from orchestrator import paths
+from orchestrator import project
 from orchestrator.redact import Redactor
 from orchestrator.report.build import build
 from orchestrator.report.credentials import write_encrypted
+from orchestrator.state import StateDir
 from orchestrator.store import RunStore
 
 # The source checkout's templates: used when the project home (AIDEVOPS_HOME) has none of its own, as when
@@ -33,7 +34,7 @@ class ReportFiles:
 
 def environment() -> jinja2.Environment:
     """Templates from the project home first (a user may restyle the report), then the source checkout's."""
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(paths.templates_dir())),
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(project.templates_dir())),
                                   jinja2.FileSystemLoader(str(PACKAGED_TEMPLATES))])
     env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html.j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -59,7 +60,7 @@ def _write(path: Path, text: str) -> None:
 def write_report(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, reveal: bool = False,
                  folder: Path | None = None) -> ReportFiles:
     run = store.run(run_id)
-    folder = folder or Path(run.state_dir or inventory / ".aidevops" / "runs" / run.id) / "report"
+    folder = folder or Path(run.state_dir or StateDir(inventory).run_dir(run.id)) / "report"
     folder.mkdir(parents=True, exist_ok=True)
     data = build(store, run.id, inventory, redactor, reveal=reveal, report_dir=folder)
     logins_full, creds = data.pop("_logins_full"), data.pop("_credentials")

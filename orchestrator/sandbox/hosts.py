@@ -18,7 +18,8 @@ import yaml
 from orchestrator import vault
 from orchestrator.errors import BadInput, EnvironmentProblem
 from orchestrator.sandbox import docker as d
-from orchestrator.sandbox.image import ensure_image, release
+from orchestrator.sandbox.base_image import ensure_image, release
+from orchestrator.state import StateDir
 
 if TYPE_CHECKING:
     from orchestrator.sandbox.services import SandboxServices
@@ -57,14 +58,14 @@ class Sandbox:
         self.network = prefix
         self.key_file = self.inventory / ".ssh" / "id_ed25519"
         self.hosts_file = self.inventory / "hosts.yml"
-        self.state_dir = self.inventory / ".aidevops"
+        self.state = StateDir(self.inventory)
 
     # -- public commands -------------------------------------------------------------------------
 
-    def services(self) -> "SandboxServices":
+    def services(self) -> SandboxServices:
         from orchestrator.sandbox.services import SandboxServices
 
-        return SandboxServices(self.network, self.prefix, self.domain(), self.state_dir / "sandbox")
+        return SandboxServices(self.network, self.prefix, self.domain(), self.state.sandbox)
 
     def _request(self) -> dict:
         """The inventory's deployment request, loosely read (`aidevops run` validates it properly)."""
@@ -84,7 +85,7 @@ class Sandbox:
         if not 1 <= hosts <= 9:
             raise BadInput(f"--hosts {hosts} is out of range", hint="use 1 to 9")
         release(os_name)
-        d.ensure_engine(self.state_dir / "dockerd.log")
+        d.ensure_engine(self.state.dockerd_log)
         image = ensure_image(os_name, log=log)
         self._ensure_key()
         # Roles save the secrets they generate in the inventory's vault, encrypted with this password.
@@ -109,7 +110,7 @@ class Sandbox:
             answer = services.up(log=log)
             extra = {**services.inventory_vars(answer),
                      "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
-        from orchestrator.sandbox import images as built
+        from orchestrator.sandbox import app_images as built
 
         # The local images' names and archives, for the n8n role's archive source (group_vars/all/n8n.yml).
         extra["aidevops_sandbox_images"] = {
@@ -119,7 +120,7 @@ class Sandbox:
         }
         if images and "n8n" in (self._request().get("services") or []):
             # No registry here: the n8n role loads these archives onto the hosts, as on an air-gapped server.
-            from orchestrator.sandbox.images import ensure_all
+            from orchestrator.sandbox.app_images import ensure_all
 
             ensure_all(log=log)
         self._write_inventory(current, extra)

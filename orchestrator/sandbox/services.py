@@ -34,7 +34,7 @@ from pathlib import Path
 
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.sandbox import docker as d
-from orchestrator.sandbox.image import ensure_image
+from orchestrator.sandbox.base_image import ensure_image
 
 # Bump when the image recipe (dockerfiles/services/) changes: the tag changes and the image is rebuilt.
 RECIPE_VERSION = "1"

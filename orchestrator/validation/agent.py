@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from orchestrator import vault
-from orchestrator.agents.context import AgentResult, PhaseContext
+from orchestrator.run.context import AgentResult, PhaseContext
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
 from orchestrator.validation.targets import suite_config

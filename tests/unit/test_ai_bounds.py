@@ -4,7 +4,7 @@ import pytest
 
 from orchestrator.ai import offline
 from orchestrator.ai.bounds import Bounds, role_variables
-from orchestrator.ai.settings import resolve
+from orchestrator.ai.choice import resolve
 from orchestrator.errors import BadInput
 from orchestrator.request import load_request
 from tests.conftest import REQUEST, write

@@ -10,13 +10,13 @@ import os
 import pytest
 
 from orchestrator.ai import offline
+from orchestrator.ai.choice import AISettings
 from orchestrator.ai.planning import decide_plan, make_maker
-from orchestrator.ai.settings import AISettings
-from orchestrator.deploy import store_for
 from orchestrator.plan import build_plan
-from orchestrator.recovery import signature
 from orchestrator.redact import MASK, Redactor
 from orchestrator.request import load_request
+from orchestrator.run.deployment import store_for
+from orchestrator.run.recovery import signature
 from tests.conftest import write
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.model_server import error, refusal, text_answer, tool_call
@@ -67,7 +67,7 @@ def settings(provider: str, **kw) -> AISettings:
 def maker(request, s: AISettings, run_id="run-1", confirm=None):
     plan = build_plan(request)
     m = make_maker(s, request, plan, store=store_for(request.inventory), run_id=run_id,
-                   redactor=Redactor([VAULT_SECRET]), state_dir=request.inventory / ".aidevops", confirm=confirm)
+                   redactor=Redactor([VAULT_SECRET]), confirm=confirm)
     return m, plan
 
 
@@ -115,7 +115,7 @@ def test_anthropic_strategic_and_tactical_decisions_are_applied_and_recorded(req
     s = rows[0]
     assert s["model"] == "claude-sonnet-5-5" and s["tokens_out"] == 40 and s["latency"] > 0
     assert (s["cache_read"], s["cache_write"], s["tokens_in"]) == (2048, 0, 900 + 2048)  # reads count as input
-    from orchestrator.render import ai_metrics
+    from orchestrator.cli.render import ai_metrics
     m = ai_metrics(rows)
     assert (m["decisions"], m["cache_read_tokens"], m["fallbacks"], m["cache_hits"]) == (2, 2048, 0, 0)
     assert m["average_latency"] > 0

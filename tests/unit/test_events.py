@@ -1,7 +1,7 @@
 """ansible-runner events become typed events with hosts, durations and useful failure messages."""
 
-from orchestrator.events import Kind, failure_message, host_stats, parse
 from orchestrator.redact import MASK, Redactor
+from orchestrator.run.events import Kind, failure_message, host_stats, parse
 
 
 def raw(event, **data):

@@ -1,12 +1,12 @@
 """Every role declares each of its defaults in meta/argument_specs.yml (and nothing more), with the same
-default value, and its README's variable table is the one orchestrator.roledocs generates."""
+default value, and its README's variable table is the one orchestrator.agents.docs generates."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from orchestrator import roledocs
+from orchestrator.agents import docs as roledocs
 
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
 ROLES = sorted(p for p in ROLES_DIR.iterdir() if (p / "meta" / "argument_specs.yml").is_file()) \
@@ -34,7 +34,7 @@ def test_argument_specs_match_defaults(role):
 def test_readme_variable_table_is_up_to_date(role):
     readme = (role / "README.md").read_text()
     assert readme == roledocs.updated_readme(readme, roledocs.render_variables(role)), (
-        f"run: python -m orchestrator.roledocs roles/{role.name}"
+        f"run: python -m orchestrator.agents.docs roles/{role.name}"
     )
 
 

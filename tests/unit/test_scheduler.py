@@ -2,12 +2,11 @@
 
 import threading
 import time
-
 from dataclasses import replace
 
 from orchestrator.agents.registry import AGENTS
 from orchestrator.plan import Phase, Plan
-from orchestrator.scheduler import PhaseResult, Scheduler
+from orchestrator.run.scheduler import PhaseResult, Scheduler
 
 
 def make_plan(strategy="hybrid", unavailable=(), always=("validator", "report"), only=None, max_parallel=2):

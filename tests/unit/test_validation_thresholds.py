@@ -8,8 +8,8 @@ import pytest
 from orchestrator.errors import BadInput
 from orchestrator.request import load_request
 from orchestrator.validation.agent import planned_suites
-from orchestrator.validation.command import exit_code
 from orchestrator.validation.findings import Finding, verdict
+from orchestrator.validation.standalone import exit_code
 from tests.conftest import REQUEST, ROOT, write
 
 

@@ -102,7 +102,7 @@ def debian_mirrors() -> tuple[str, str]:
     for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
         if path.is_file() and path.suffix in (".list", ".sources", ""):
             texts.append(path.read_text(errors="replace"))
-    uris = re.findall(r"(?:^URIs:\s*|^deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", "\n".join(texts), re.M)
+    uris = re.findall(r"(?:^URIs:\s*|^deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", "\n".join(texts), re.MULTILINE)
     main = next((u for u in uris if "security" not in u and "debian" in u), "http://deb.debian.org/debian")
     security = next((u for u in uris if "security" in u), "http://deb.debian.org/debian-security")
     return main.rstrip("/"), security.rstrip("/")

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import paths, vault
-
+from orchestrator import project, vault
 
 MARKER = "AIDEVOPS_PHASE"
 
@@ -46,10 +45,10 @@ class PhaseRun:
 
 def runner_env(inventory: Path | None = None) -> dict[str, str]:
     """The environment ansible-playbook runs in: our own bin/ first on PATH, project settings, the vault."""
-    root = paths.project_root()
+    root = project.project_root()
     env = {
-        "PATH": os.pathsep.join([str(paths.venv_bin_dir()), os.environ.get("PATH", "")]),
-        "ANSIBLE_ROLES_PATH": str(paths.roles_dir()),
+        "PATH": os.pathsep.join([str(project.venv_bin_dir()), os.environ.get("PATH", "")]),
+        "ANSIBLE_ROLES_PATH": str(project.roles_dir()),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
     }
@@ -88,7 +87,7 @@ def run_playbook(
     env = {**runner_env(inventory), MARKER: marker}
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
-        project_dir=str(paths.playbooks_dir()),
+        project_dir=str(project.playbooks_dir()),
         playbook=playbook,
         inventory=str(inventory),
         ident=phase,

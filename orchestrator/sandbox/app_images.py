@@ -22,8 +22,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from orchestrator.sandbox.base_image import ensure_image
 from orchestrator.sandbox.docker import DockerError, image_exists
-from orchestrator.sandbox.image import ensure_image
 
 # Bump a revision when its recipe (Dockerfile, entrypoint, pinned tools below) changes: the tag changes,
 # so the image and its archive are rebuilt instead of reused.
@@ -178,7 +178,7 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-if __name__ == "__main__":  # python -m orchestrator.sandbox.images [N8N_VERSION [POSTGRES_VERSION]]
+if __name__ == "__main__":  # python -m orchestrator.sandbox.app_images [N8N_VERSION [POSTGRES_VERSION]]
     import sys
 
     for image_name_, archive in ensure_all(*sys.argv[1:3]).items():

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestrator.events import failure_message
+from orchestrator.run.events import failure_message
+from orchestrator.state import StateDir
 
 # Wide enough for plan tables in CI logs, where rich would assume 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -57,7 +58,7 @@ def print_outcome(outcome, request, plan) -> None:
     print_urls(outcome, request)
     inv = request.inventory
     report = outcome.results.get("report")
-    html = inv / ".aidevops" / "runs" / outcome.run_id / "report" / "report.html"
+    html = StateDir(inv).run_dir(outcome.run_id) / "report" / "report.html"
     if report is not None and report.status == "succeeded" and html.exists():
         console.print(f"[bold]Report[/]: {escape(str(html))}", soft_wrap=True)  # a path to open: never wrapped
     console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {inv}", style="dim")
@@ -81,7 +82,7 @@ def print_urls(outcome, request) -> None:
     sandbox = [h for h in request.hosts if (h.vars.get("aidevops_published_ports") or {}).get("https")]
     if sandbox:
         port = sandbox[0].vars["aidevops_published_ports"]["https"]
-        root = request.inventory / ".aidevops/sandbox/pebble-root.pem"
+        root = StateDir(request.inventory).sandbox / "pebble-root.pem"
         console.print(f"  from this machine (sandbox, published port {port}):", style="dim")
         for name in names:
             console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",

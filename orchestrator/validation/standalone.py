@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, replace
 
 from orchestrator import errors, vault
-from orchestrator.agents.context import PhaseContext
-from orchestrator.deploy import new_run_id, store_for
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest
-from orchestrator.runlog import RunLog
+from orchestrator.run.context import PhaseContext
+from orchestrator.run.deployment import new_run_id, store_for
+from orchestrator.run.log import RunLog
 from orchestrator.store import now
 from orchestrator.validation import agent
 from orchestrator.validation.findings import BLOCKING, problems

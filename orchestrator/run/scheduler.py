@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Callable
 
+from orchestrator.outcome import (
+    BLOCKING,
+    CANCELLED,
+    FAILED,
+    NOT_AVAILABLE,
+    NOT_SELECTED,
+    SKIPPED,
+    PhaseResult,
+)
 from orchestrator.plan import Phase, Plan
-
-SUCCEEDED = "succeeded"
-DEGRADED = "degraded"  # done, with a fallback the user should know about; dependents go on
-FAILED = "failed"
-SKIPPED = "skipped"
-NOT_AVAILABLE = "not_available"
-NOT_SELECTED = "not_selected"
-CANCELLED = "cancelled"
-# A dependency in one of these states blocks its dependents; a phase left out by --only does not
-# (the user says it is already done).
-BLOCKING = {FAILED, SKIPPED, NOT_AVAILABLE, CANCELLED}
-
-
-@dataclass
-class PhaseResult:
-    phase: str
-    status: str
-    reason: str = ""
-    started_at: str | None = None
-    ended_at: str | None = None
-    duration: float | None = None
-    rc: int | None = None
-    artifact_dir: str | None = None
-
 
 Execute = Callable[[Phase], PhaseResult]
 

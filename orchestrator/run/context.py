@@ -8,15 +8,16 @@ its files under ctx.phase_dir, logs through ctx.log, and passes every text it sh
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from orchestrator.outcome import PhaseResult
     from orchestrator.redact import Redactor
     from orchestrator.request import DeploymentRequest
-    from orchestrator.runlog import RunLog
-    from orchestrator.scheduler import PhaseResult
+    from orchestrator.run.log import RunLog
     from orchestrator.store import RunStore
 
 

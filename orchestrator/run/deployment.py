@@ -4,63 +4,47 @@ from __future__ import annotations
 
 import importlib
 import queue
-import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from orchestrator import errors, paths, vault
-from orchestrator.agents.context import AgentResult, PhaseContext
+from orchestrator import errors, vault
 from orchestrator.ai.bounds import Confirm
+from orchestrator.ai.choice import AISettings
+from orchestrator.ai.choice import resolve as resolve_ai
 from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, system_state
-from orchestrator.ai.settings import AISettings
-from orchestrator.ai.settings import resolve as resolve_ai
-from orchestrator.artifacts import scrub
-from orchestrator.events import TaskEvent, host_stats, parse
+from orchestrator.cli.progress import Progress
+from orchestrator.outcome import (
+    CANCELLED,
+    DEGRADED,
+    FAILED,
+    NOT_AVAILABLE,
+    SKIPPED,
+    SUCCEEDED,
+    PhaseResult,
+    RunOutcome,
+    outcome_status,
+)
 from orchestrator.plan import Phase, Plan
-from orchestrator.progress import Progress
-from orchestrator.recovery import Recovery
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest
-from orchestrator.runlog import RunLog
-from orchestrator.runner import run_playbook
-from orchestrator.scheduler import (
-    CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult, Scheduler,
-)
+from orchestrator.run.artifacts import scrub
+from orchestrator.run.context import AgentResult, PhaseContext
+from orchestrator.run.events import TaskEvent, host_stats, parse
+from orchestrator.run.log import RunLog
+from orchestrator.run.recovery import Recovery
+from orchestrator.run.runner import run_playbook
+from orchestrator.run.scheduler import Scheduler
+from orchestrator.state import StateDir, new_run_id
 from orchestrator.store import RunStore, now
 
 _RUNNER_STATUS = {"successful": SUCCEEDED, "failed": FAILED, "timeout": FAILED, "canceled": CANCELLED}
 
 
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
 def store_for(inventory: Path) -> RunStore:
-    return RunStore(paths.state_dir(inventory) / "aidevops.db")
-
-
-@dataclass
-class RunOutcome:
-    run_id: str
-    status: str  # succeeded, failed, degraded, cancelled
-    exit_code: int
-    results: dict[str, PhaseResult]
-    duration: float
-
-
-def outcome_status(results: dict[str, PhaseResult], cancelled: bool) -> tuple[str, int]:
-    statuses = {r.status for r in results.values()}
-    if cancelled or CANCELLED in statuses:
-        return "cancelled", errors.EXIT_CANCELLED
-    if FAILED in statuses:
-        return "failed", errors.EXIT_FAILED
-    if statuses & {SKIPPED, NOT_AVAILABLE, DEGRADED}:
-        return "degraded", errors.EXIT_DEGRADED
-    return "succeeded", errors.EXIT_OK
+    return RunStore(StateDir(inventory).db)
 
 
 class Deployment:
@@ -72,8 +56,8 @@ class Deployment:
         self.command = command + (" --check" if check else "")
         self.check = check
         self.run_id = new_run_id()
-        self.state_dir = paths.state_dir(request.inventory)
-        self.run_dir = self.state_dir / "runs" / self.run_id
+        self.state = StateDir(request.inventory)
+        self.run_dir = self.state.run_dir(self.run_id)
         self.redactor = Redactor(vault.secret_values(request.inventory))
         self.store = store_for(request.inventory)
         self.log = RunLog(self.run_dir / "run.log.jsonl", self.run_id, self.redactor)
@@ -87,7 +71,7 @@ class Deployment:
         # The AI layer (offline unless a provider is chosen): decisions before, during and after the run.
         self.ai = ai or resolve_ai(None, request.ai, request.inventory)
         self.maker = make_maker(self.ai, request, plan, store=self.store, run_id=self.run_id, redactor=self.redactor,
-                                state_dir=self.state_dir, confirm=confirm,
+                                confirm=confirm,
                                 log=lambda level, message: self.log.log(level, "ai", message))
         self.strategy_fixed = strategy_fixed
         self.decisions: PlanDecisions | None = None
@@ -271,7 +255,7 @@ class Deployment:
         interrupted = scheduler.interrupted or self.cancel.is_set()
         if not interrupted:
             self._optimize(results)
-        status, code = outcome_status(results, interrupted)
+        status, code = outcome_status((r.status for r in results.values()), interrupted)
         duration = time.monotonic() - t0
         self.store.finish_run(self.run_id, status, code, duration)
         self.log.log("info", "orchestrator", f"run {status}", exit_code=code, duration=duration)

@@ -1,7 +1,7 @@
 """Role READMEs' variable tables, generated from each role's meta/argument_specs.yml (entry point `main`).
 
-    python -m orchestrator.roledocs roles/base_server          rewrite the table in roles/base_server/README.md
-    python -m orchestrator.roledocs --check roles/*            exit 1 if a README is stale
+    python -m orchestrator.agents.docs roles/base_server          rewrite the table in roles/base_server/README.md
+    python -m orchestrator.agents.docs --check roles/*            exit 1 if a README is stale
 
 The table sits between the two markers below; the rest of the README is written by hand.
 """
@@ -64,7 +64,7 @@ def updated_readme(readme: str, table: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestrator.roledocs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.agents.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if a README is stale")
     parser.add_argument("roles", nargs="+", type=Path, metavar="ROLE_DIR")
     args = parser.parse_args(argv)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if current == wanted:
             continue
         if args.check:
-            print(f"{readme_path} is stale: run python -m orchestrator.roledocs {role}", file=sys.stderr)
+            print(f"{readme_path} is stale: run python -m orchestrator.agents.docs {role}", file=sys.stderr)
             stale += 1
         else:
             readme_path.write_text(wanted)

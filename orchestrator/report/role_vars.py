@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator import paths
+from orchestrator import project
 
 ROLES = ("base_server", "nginx_proxy", "n8n", "supabase", "dns")
 
@@ -39,7 +39,7 @@ class Settings:
         return found
 
     def _role_defaults(self, role: str) -> dict[str, Any]:
-        path = paths.roles_dir() / role / "defaults" / "main.yml"
+        path = project.roles_dir() / role / "defaults" / "main.yml"
         if not path.exists():  # AIDEVOPS_HOME without roles: the source checkout's
             path = Path(__file__).resolve().parents[2] / "roles" / role / "defaults" / "main.yml"
         try:

@@ -16,8 +16,8 @@ from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.engine import DecisionMaker
-from orchestrator.events import TaskEvent
-from orchestrator.scheduler import CANCELLED, DEGRADED, FAILED, SKIPPED, SUCCEEDED, PhaseResult
+from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, SKIPPED, SUCCEEDED, PhaseResult
+from orchestrator.run.events import TaskEvent
 
 _VOLATILE = re.compile(r"\b[0-9a-f]{8,}\b|\d+(\.\d+)?|/tmp/\S+|\.ansible/tmp/\S+", re.IGNORECASE)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import BadInput
-from orchestrator.request import AI_PROVIDERS
+from orchestrator.request.ai import AI_PROVIDERS
 
 DEFAULT_TOKEN_BUDGET = 60_000  # tokens in + out per run; a run makes a handful of small decisions
 DEFAULT_MAX_RECOVERIES = 2  # recovery attempts per failed phase

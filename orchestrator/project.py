@@ -1,4 +1,4 @@
-"""Where the project's Ansible content and a run's state live."""
+"""Where the project's Ansible content lives (playbooks, roles, templates) and the Python that runs it."""
 
 from __future__ import annotations
 
@@ -30,8 +30,3 @@ def templates_dir() -> Path:
 def venv_bin_dir() -> Path:
     """The bin/ of the Python running us: ansible-playbook lives there, and it may not be on PATH."""
     return Path(sys.executable).parent
-
-
-def state_dir(inventory: Path) -> Path:
-    """Run state (SQLite store, ansible-runner artifacts, logs) lives beside the inventory."""
-    return inventory / ".aidevops"

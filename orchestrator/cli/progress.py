@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from orchestrator.events import Kind, TaskEvent
+from orchestrator.outcome import PhaseResult
 from orchestrator.plan import Plan
-from orchestrator.scheduler import PhaseResult
+from orchestrator.run.events import Kind, TaskEvent
 
 _STYLE = {
     "pending": "dim", "running": "bold cyan", "succeeded": "green", "degraded": "yellow", "failed": "bold red", "skipped": "yellow",
@@ -43,7 +43,7 @@ class Progress:
         self._lock = threading.Lock()
         self._live: Live | None = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.live_mode:
             self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
             self._live.__enter__()

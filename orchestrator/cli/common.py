@@ -1,0 +1,74 @@
+"""What the command groups share: the inventory option and its resolution, the plan and run options,
+the confirmation of critical AI decisions, and opening an inventory's run store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.errors import BadInput
+from orchestrator.plan import build_plan
+from orchestrator.request import inventory_dir, load_request
+from orchestrator.state import StateDir
+from orchestrator.store import RunStore
+
+DEFAULT_INVENTORY = "inventories/sandbox"
+
+
+def resolve_inventory(value: str | None) -> Path:
+    """A path, or a name under inventories/ (so `--inventory prod` works from the project root)."""
+    value = value or os.environ.get("AIDEVOPS_INVENTORY") or DEFAULT_INVENTORY
+    path = Path(value)
+    if not path.exists() and not path.is_absolute() and Path("inventories", value).exists():
+        path = Path("inventories", value)
+    return path
+
+
+inventory_option = click.option(
+    "--inventory", "-i", "inventory", metavar="PATH",
+    help=f"Inventory folder or name under inventories/ (default: $AIDEVOPS_INVENTORY or {DEFAULT_INVENTORY}).",
+)
+
+
+def load_plan(inventory: str | None, strategy: str | None, only: str | None):
+    request = load_request(resolve_inventory(inventory))
+    only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
+    return request, build_plan(request, strategy, only_list)
+
+
+strategy_option = click.option(
+    "--strategy", type=click.Choice(["sequential", "parallel", "hybrid", "adaptive"]),
+    help="How phases are scheduled (default: the request's options.strategy, else hybrid).",
+)
+only_option = click.option("--only", metavar="PHASE[,PHASE]", help="Run only these phases (others are taken as done).")
+ai_option = click.option(
+    "--ai", "ai", metavar="PROVIDER",
+    help="Who makes the decisions: anthropic, openai, offline or replay:FILE (default: the request's ai.provider, "
+         "$AIDEVOPS_AI, anthropic if ANTHROPIC_API_KEY is set, else offline).",
+)
+yes_option = click.option("--yes", "-y", is_flag=True,
+                          help="Allow AI decisions to set critical variables (firewall, SSH, data) without asking.")
+
+
+def confirm_critical(yes: bool):
+    """Critical variables: --yes, else a question when someone is at the terminal, else never."""
+    if yes:
+        return lambda phase, name, value: True
+    if sys.stdin.isatty():
+        return lambda phase, name, value: click.confirm(
+            f"The AI wants to set the critical variable {phase}.{name} = {value!r}. Allow?", default=False)
+    return None
+
+
+def open_store(inventory: str | None) -> RunStore:
+    """The run store of an inventory that has recorded runs (never creates one)."""
+    inv = inventory_dir(resolve_inventory(inventory))
+    db = StateDir(inv).db
+    if not db.exists():
+        raise BadInput("no runs recorded for this inventory yet", where=str(inv), hint="run `aidevops run` first")
+    return RunStore(db)
+
+

@@ -1,0 +1,36 @@
+"""`aidevops validate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from orchestrator.cli.common import inventory_option, resolve_inventory
+
+
+@click.command()
+@inventory_option
+@click.option("--audit/--no-audit", default=None,
+              help="Run or skip the slow security audits: Lynis, ssh-audit, TLS scan (default: the request's "
+                   "validation.audit, else on).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate(inventory, audit, as_json):
+    """Check the deployed hosts and services now (testinfra suites and security audits), as a recorded run.
+
+    Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did."""
+    from orchestrator.cli.render import print_validation
+    from orchestrator.request import load_request
+    from orchestrator.validation.standalone import validate as run_validation
+
+    request = load_request(resolve_inventory(inventory))
+    note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
+    outcome = run_validation(request, audit=audit, note=note)
+    if as_json:
+        click.echo(json.dumps(outcome.__dict__, indent=2, default=str))
+    else:
+        print_validation(outcome, request)
+    sys.exit(outcome.exit_code)
+
+

@@ -1,0 +1,55 @@
+"""The state folder beside an inventory: the one module that knows its name and layout.
+
+    <inventory>/.aidevops/
+      aidevops.db            the run store (SQLite)
+      runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
+      ai-cache/              valid AI answers, by prompt hash
+      sandbox/               the local sandbox's keys, certificates and CA root
+      dockerd.log            the Docker engine's log when aidevops started it
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+FOLDER = ".aidevops"
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique enough for one inventory: 20261129-221500-a1b2."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class StateDir:
+    inventory: Path
+
+    @property
+    def root(self) -> Path:
+        return Path(self.inventory) / FOLDER
+
+    @property
+    def db(self) -> Path:
+        return self.root / "aidevops.db"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / run_id
+
+    @property
+    def ai_cache(self) -> Path:
+        return self.root / "ai-cache"
+
+    @property
+    def sandbox(self) -> Path:
+        return self.root / "sandbox"
+
+    @property
+    def dockerd_log(self) -> Path:
+        return self.root / "dockerd.log"
