@@ -30,6 +30,7 @@ test: setup
 	BIN=$(BIN) MOLECULE_SCENARIOS="$(MOLECULE_SCENARIOS)" bash scripts/run-tests.sh
 
 test-unit: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m orchestrator.agents.docs --check roles/*
 	$(BIN)/pytest -q tests/unit
 

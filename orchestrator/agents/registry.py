@@ -2,13 +2,12 @@
 
 A host-side agent is an Ansible role driven through its playbook in playbooks/; it is available when that
 playbook exists. A controller-side agent (validator, report) is a Python function `run(ctx) -> AgentResult`
-named by `entry`; it is available when its module exists. Agents not built yet are planned and shown as
+in a package above the run; `entry` is the name the command that starts a run hands it over by. Agents not built yet are planned and shown as
 "not available", never run or faked.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from orchestrator.project import playbooks_dir
@@ -20,21 +19,15 @@ class AgentSpec:
     title: str
     after: tuple[str, ...]  # agents that must finish first, when they are part of the plan
     playbook: str | None = None  # host-side agents run this playbook
-    entry: str | None = None  # controller-side agents: "package.module:function", called with a PhaseContext
+    entry: str | None = None  # controller-side agents: the name the run's ControllerAgents give the function by
     tolerates: tuple[str, ...] = ()  # of `after`: run even if these failed, as long as one of them did not
     service: str | None = None  # planned only when the request asks for this service
     needs_dns: bool = False  # planned only when the request names a DNS provider
     always: bool = False  # runs whatever happened before it (the report)
+    shows_decisions: bool = False  # shows the run's AI decisions: the optimization decision is made before it
 
     def available(self) -> tuple[bool, str]:
-        if self.entry is not None:
-            module = self.entry.split(":")[0]
-            try:
-                found = importlib.util.find_spec(module) is not None
-            except ModuleNotFoundError:  # its package is missing too
-                found = False
-            if not found:
-                return False, f"agent not built yet (no module {module})"
+        if self.entry is not None:  # part of this package: the command that starts a run hands it over
             return True, ""
         if self.playbook is None:
             return False, "agent not built yet"
@@ -58,12 +51,13 @@ AGENTS: dict[str, AgentSpec] = {
         # Validation checks whatever is there, so a partly failed run still says what works.
         AgentSpec("validator", "System validation",
                   after=("base_server", "dns", "n8n", "supabase", "nginx_proxy"),
-                  entry="orchestrator.validation.agent:run", always=True),
+                  entry="validator", always=True),
         # After every other phase, not only the validator: a validator that is not available settles at once,
         # and the report must still wait for the phases still running.
         AgentSpec("report", "Final report",
                   after=("base_server", "dns", "n8n", "supabase", "nginx_proxy", "validator"),
-                  entry="orchestrator.report.agent:run", always=True),
+                  entry="report", always=True,
+                  shows_decisions=True),
     )
 }
 

@@ -12,6 +12,7 @@ import click
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
 from orchestrator.request import inventory_dir, load_request
+from orchestrator.run.context import ControllerAgents
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
 
@@ -61,6 +62,15 @@ def confirm_critical(yes: bool):
         return lambda phase, name, value: click.confirm(
             f"The AI wants to set the critical variable {phase}.{name} = {value!r}. Allow?", default=False)
     return None
+
+
+def controller_agents() -> ControllerAgents:
+    """The controller-side agents a run calls by name: they live above the run layer, so the command hands
+    them over."""
+    from orchestrator.report import agent as report
+    from orchestrator.validation import agent as validator
+
+    return {"validator": validator.run, "report": report.run}
 
 
 def open_store(inventory: str | None) -> RunStore:

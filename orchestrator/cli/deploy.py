@@ -9,22 +9,13 @@ import click
 from orchestrator.cli.common import (
     ai_option,
     confirm_critical,
+    controller_agents,
     inventory_option,
     load_plan,
     only_option,
     strategy_option,
     yes_option,
 )
-
-
-def _deployment(request, the_plan, strategy, ai, yes, **kw):
-    from orchestrator.ai.choice import resolve
-    from orchestrator.ai.planning import strategy_fixed
-    from orchestrator.run.deployment import Deployment
-
-    settings = resolve(ai, request.ai, request.inventory)
-    return Deployment(request, the_plan, ai=settings, confirm=confirm_critical(yes),
-                      strategy_fixed=strategy_fixed(request, strategy), **kw)
 
 
 @click.command()
@@ -39,22 +30,18 @@ def plan(inventory, strategy, only, ai, yes):
 
     request, the_plan = load_plan(inventory, strategy, only)
     if ai:
-        from orchestrator import vault
         from orchestrator.ai.choice import resolve
         from orchestrator.ai.planning import decide_plan, make_maker, strategy_fixed
-        from orchestrator.redact import Redactor
-        from orchestrator.state import StateDir, new_run_id
-        from orchestrator.store import RunStore
+        from orchestrator.run.session import RunSession
 
         settings = resolve(ai, request.ai, request.inventory)
-        plan_id = "plan-" + new_run_id()  # recorded apart from runs: `aidevops decisions PLAN_ID`
-        maker = make_maker(settings, request, the_plan, store=RunStore(StateDir(request.inventory).db),
-                           run_id=plan_id,
-                           redactor=Redactor(vault.secret_values(request.inventory)),
-                           confirm=confirm_critical(yes))
+        # Its decisions are recorded under their own id (`aidevops decisions PLAN_ID`), never as a run.
+        session = RunSession(request.inventory, "plan", id_prefix="plan-")
+        maker = make_maker(settings, request, the_plan, store=session.store, run_id=session.run_id,
+                           redactor=session.redactor, confirm=confirm_critical(yes))
         made = decide_plan(maker, request, the_plan, strategy_fixed(request, strategy))
         print_plan(request, the_plan)
-        print_decisions_made(settings, made.all, plan_id, request.inventory)
+        print_decisions_made(settings, made.all, session.run_id, request.inventory)
     else:
         print_plan(request, the_plan)
 
@@ -69,18 +56,24 @@ def plan(inventory, strategy, only, ai, yes):
 @yes_option
 def run(inventory, strategy, only, check, plain, ai, yes):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
+    from orchestrator.ai.choice import resolve
+    from orchestrator.ai.planning import strategy_fixed
+    from orchestrator.cli.progress import Progress
     from orchestrator.cli.render import print_decisions_made, print_outcome, print_plan
+    from orchestrator.run.deployment import Deployment
 
     request, the_plan = load_plan(inventory, strategy, only)
     command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "") + \
         (f" --ai {ai}" if ai else "")
-    deployment = _deployment(request, the_plan, strategy, ai, yes, live=False if plain else None, check=check,
-                             command=command)
+    deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
+                            ai=resolve(ai, request.ai, request.inventory), confirm=confirm_critical(yes),
+                            strategy_fixed=strategy_fixed(request, strategy), check=check, command=command)
     made = deployment.decide()
     print_plan(request, the_plan)
     print_decisions_made(deployment.ai, made.all, None, request.inventory)
-    outcome = deployment.run()
+    progress = Progress(the_plan, live=False if plain else None)
+    deployment.bus.subscribe(progress.on_message)
+    with progress:
+        outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)
-
-

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from orchestrator.outcome import PhaseResult
 from orchestrator.plan import Plan
+from orchestrator.run.bus import AgentMessage, Topic
 from orchestrator.run.events import Kind, TaskEvent
 
 _STYLE = {
@@ -57,6 +58,17 @@ class Progress:
     def _line(self, text: str) -> None:
         if not self.live_mode:
             self.console.print(text, markup=False)
+
+    def on_message(self, m: AgentMessage) -> None:
+        """The run's bus subscriber: phases, tasks and notes as they happen."""
+        if m.topic == Topic.PHASE and m.type == "started":
+            self.phase_started(m.sender)
+        elif m.topic == Topic.PHASE and m.type == "finished":
+            self.phase_finished(m.content)
+        elif m.topic == Topic.TASK:
+            self.task_event(m.content)
+        elif m.topic == Topic.NOTE and m.sender in self.views:
+            self.note(m.sender, str(m.content))
 
     def phase_started(self, phase_id: str) -> None:
         with self._lock:

@@ -1,6 +1,7 @@
 """What a controller-side agent (validator, report) gets from the run, and what it gives back.
 
-Such an agent is a function `run(ctx: PhaseContext) -> AgentResult` named by its AgentSpec.entry. It
+Such an agent is a function `run(ctx: PhaseContext) -> AgentResult`; its AgentSpec.entry names it, and the
+command that starts the run hands the run the functions by those names (ControllerAgents). It
 reads the request and the results so far, writes what it finds to the run store (findings, metrics) and
 its files under ctx.phase_dir, logs through ctx.log, and passes every text it shows through ctx.redactor.
 """
@@ -8,13 +9,14 @@ its files under ctx.phase_dir, logs through ctx.log, and passes every text it sh
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from orchestrator.outcome import PhaseResult
+from orchestrator.outcome import PhaseResult
+
+if TYPE_CHECKING:  # annotations only
     from orchestrator.redact import Redactor
     from orchestrator.request import DeploymentRequest
     from orchestrator.run.log import RunLog
@@ -41,3 +43,7 @@ class PhaseContext:
 class AgentResult:
     status: str  # succeeded, degraded or failed (see orchestrator.scheduler)
     reason: str = ""  # one line: why degraded or failed, or a summary
+
+
+ControllerAgent = Callable[[PhaseContext], AgentResult]
+ControllerAgents = Mapping[str, ControllerAgent]  # AgentSpec.entry -> the function

@@ -27,8 +27,14 @@ class RunLog:
             "trace_id": self.trace_id,
         }
         with self._lock:
+            if self._file.closed:  # a late message after the run was finished: the run's record is complete
+                return
             self._file.write(json.dumps(record, default=str) + "\n")
             self._file.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
 
     def close(self) -> None:
         with self._lock:

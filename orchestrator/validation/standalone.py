@@ -6,12 +6,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from orchestrator import errors, vault
-from orchestrator.redact import Redactor
+from orchestrator import errors
+from orchestrator.outcome import CANCELLED, FAILED, PhaseResult
 from orchestrator.request import DeploymentRequest
+from orchestrator.run.bus import Topic
 from orchestrator.run.context import PhaseContext
-from orchestrator.run.deployment import new_run_id, store_for
-from orchestrator.run.log import RunLog
+from orchestrator.run.session import RunSession
 from orchestrator.store import now
 from orchestrator.validation import agent
 from orchestrator.validation.findings import BLOCKING, problems
@@ -46,34 +46,28 @@ class _F:  # the fields problems() reads, from a stored row
 def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None) -> ValidateOutcome:
     if audit is not None:
         request = replace(request, validation=replace(request.validation, audit=audit))
-    store = store_for(request.inventory)
-    run_id = new_run_id()
-    run_dir = store.path.parent / "runs" / run_id
-    phase_dir = run_dir / PHASE
+    session = RunSession(request.inventory, "validate" + ("" if request.validation.audit else " --no-audit"))
+    session.bus.subscribe(lambda m: note(str(m.content)), topics=[Topic.NOTE])
+    session.start(request.as_dict())
+    phase_dir = session.phase_dir(PHASE)
     phase_dir.mkdir(parents=True, exist_ok=True)
-    redactor = Redactor(vault.secret_values(request.inventory))
-    log = RunLog(run_dir / "run.log.jsonl", run_id, redactor)
-    command = "validate" + ("" if request.validation.audit else " --no-audit")
-    t0, started = time.monotonic(), now()
-    store.start_run(run_id, str(request.inventory), command, request.as_dict(), str(run_dir))
-    store.record_phase(run_id, PHASE, "running", started_at=started, artifact_dir=str(phase_dir))
-    cancel = threading.Event()
-    ctx = PhaseContext(run_id=run_id, phase=PHASE, request=request, run_dir=run_dir, phase_dir=phase_dir,
-                       store=store, log=log, redactor=redactor, results={}, cancel=cancel, note=note)
-    status, reason = "cancelled", "cancelled by the user"
+    started, t0 = now(), time.monotonic()
+    session.bus.publish(PHASE, Topic.PHASE, "started", {"artifact_dir": str(phase_dir), "entry": PHASE})
+    ctx = PhaseContext(run_id=session.run_id, phase=PHASE, request=request, run_dir=session.run_dir,
+                       phase_dir=phase_dir, store=session.store, log=session.log, redactor=session.redactor,
+                       results={}, cancel=threading.Event(), note=lambda message: session.note(PHASE, message))
+    status, reason = CANCELLED, "cancelled by the user"
     try:
         result = agent.run(ctx)
-        status, reason = result.status, redactor.text(result.reason)
+        status, reason = result.status, session.redactor.text(result.reason)
     except errors.AidevopsError as exc:
-        status, reason = "failed", redactor.text(str(exc))
+        status, reason = FAILED, session.redactor.text(str(exc))
     finally:
-        findings, metrics = store.findings(run_id), store.metrics(run_id)
-        code = errors.EXIT_CANCELLED if status == "cancelled" else exit_code(findings)
-        if status == "failed" and code == errors.EXIT_OK:  # nothing to check at all
+        findings, metrics = session.store.findings(session.run_id), session.store.metrics(session.run_id)
+        code = errors.EXIT_CANCELLED if status == CANCELLED else exit_code(findings)
+        if status == FAILED and code == errors.EXIT_OK:  # nothing to check at all
             code = errors.EXIT_FAILED
-        duration = time.monotonic() - t0
-        store.record_phase(run_id, PHASE, status, reason, started, now(), duration, None, str(phase_dir))
-        store.finish_run(run_id, status, code, duration)
-        log.log("info", "orchestrator", f"run {status}", exit_code=code, duration=duration)
-        log.close()
-    return ValidateOutcome(run_id, status, code, reason, findings, metrics, duration)
+        session.bus.publish(PHASE, Topic.PHASE, "finished", PhaseResult(
+            PHASE, status, reason, started, now(), time.monotonic() - t0, None, str(phase_dir)))
+        duration = session.finish(status, code)
+    return ValidateOutcome(session.run_id, status, code, reason, findings, metrics, duration)

@@ -15,7 +15,8 @@ from orchestrator.ai.planning import decide_plan, make_maker
 from orchestrator.plan import build_plan
 from orchestrator.redact import MASK, Redactor
 from orchestrator.request import load_request
-from orchestrator.run.deployment import store_for
+from orchestrator.state import StateDir
+from orchestrator.store import RunStore
 from orchestrator.run.recovery import signature
 from tests.conftest import write
 from tests.fakes.anthropic_api import FakeAnthropic
@@ -66,7 +67,7 @@ def settings(provider: str, **kw) -> AISettings:
 
 def maker(request, s: AISettings, run_id="run-1", confirm=None):
     plan = build_plan(request)
-    m = make_maker(s, request, plan, store=store_for(request.inventory), run_id=run_id,
+    m = make_maker(s, request, plan, store=RunStore(StateDir(request.inventory).db), run_id=run_id,
                    redactor=Redactor([VAULT_SECRET]), confirm=confirm)
     return m, plan
 

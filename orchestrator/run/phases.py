@@ -1,0 +1,113 @@
+"""Phase execution: a host-side agent's playbook through ansible-runner, or a controller-side agent's function.
+
+Both end as one PhaseResult. A failed playbook phase goes to recovery, which may run it again; each attempt
+has its own private data dir, whose artifacts are scrubbed of the run's secrets when it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from orchestrator import errors
+from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult
+from orchestrator.plan import Phase
+from orchestrator.request import DeploymentRequest
+from orchestrator.run.artifacts import scrub
+from orchestrator.run.context import AgentResult, ControllerAgents, PhaseContext
+from orchestrator.run.pump import EventPump
+from orchestrator.run.recording import FailureCollector
+from orchestrator.run.recovery import Recovery
+from orchestrator.run.runner import run_playbook
+from orchestrator.run.session import RunSession
+from orchestrator.store import now
+
+_RUNNER_STATUS = {"successful": SUCCEEDED, "failed": FAILED, "timeout": FAILED, "canceled": CANCELLED}
+
+
+class PhaseExecutor:
+    def __init__(self, session: RunSession, request: DeploymentRequest, *, controller_agents: ControllerAgents,
+                 pump: EventPump, failures: FailureCollector, recovery: Recovery | None,
+                 results: dict[str, PhaseResult], cancel: threading.Event, check: bool = False,
+                 variables: Callable[[str], dict] = lambda phase: {},
+                 before: Callable[[Phase], None] = lambda phase: None):
+        self.session, self.request = session, request
+        self.controller_agents = controller_agents
+        self.pump, self.failures, self.recovery = pump, failures, recovery
+        self.results = results  # finished phases, kept by the run
+        self.cancel, self.check = cancel, check
+        self.variables = variables  # the phase's AI-chosen role variables
+        self.before = before  # called before a phase starts its work (the run's hooks)
+        self._last_failures: dict[str, list] = {}  # phase -> the failed tasks of its last attempt, for recovery
+
+    def artifact_dir(self, phase: Phase) -> str:
+        """Where the phase's artifacts will be: the runner's artifacts folder, or a controller agent's own."""
+        folder = self.session.phase_dir(phase.id)
+        return str(folder if phase.agent.entry else folder / "artifacts" / phase.id)
+
+    def execute(self, phase: Phase) -> PhaseResult:
+        self.before(phase)
+        if phase.agent.entry:
+            return self._controller(phase)
+        variables = self.variables(phase.id)
+        result = self._playbook(phase, variables)
+        if result.status == FAILED and self.recovery and not self.check and not self.cancel.is_set():
+            result = self.recovery.recover(phase.id, result, lambda: self._last_failures.get(phase.id, []),
+                                           lambda extra, n: self._playbook(phase, extra, n), variables)
+        return result
+
+    def _playbook(self, phase: Phase, variables: dict, attempt: int = 0) -> PhaseResult:
+        started_at, t0 = now(), time.monotonic()
+        mark = self.failures.mark(phase.id)
+        # Phases that failed so far: the proxy leaves out a service whose deployment failed.
+        failed = sorted(p for p, r in self.results.items() if r.status in (FAILED, SKIPPED, NOT_AVAILABLE))
+        private_data_dir = self.session.phase_dir(phase.id, attempt)
+        run = run_playbook(
+            phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
+            private_data_dir=private_data_dir, events=self.pump.queue, cancel=self.cancel,
+            # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
+            extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed},
+            check=self.check,
+        )
+        self.pump.flush()  # this attempt's events are all on the bus: its failures are known
+        # Tasks without no_log may print a secret: no artifact keeps one in clear text.
+        scrub(private_data_dir, self.session.redactor)
+        failures = self._last_failures[phase.id] = self.failures.since(phase.id, mark)
+        status = _RUNNER_STATUS.get(run.status, FAILED)
+        reason = ""
+        if status == FAILED:
+            if failures:
+                first = failures[0]
+                reason = f"{len(failures)} task(s) failed; first on {first.host}: {first.task}: {first.message}"
+            else:
+                reason = f"ansible-playbook exited with rc {run.rc} ({run.status})"
+        elif status == CANCELLED:
+            reason = "cancelled by the user"
+        elif self.failures.degraded(phase.id):
+            status, reason = DEGRADED, "; ".join(self.failures.degraded(phase.id))
+        return PhaseResult(phase.id, status, self.session.redactor.text(reason), started_at, now(),
+                           time.monotonic() - t0, run.rc, str(run.artifact_dir))
+
+    def _controller(self, phase: Phase) -> PhaseResult:
+        """Validator and report run here, in the orchestrator's process, not through ansible-runner."""
+        started_at, t0 = now(), time.monotonic()
+        phase_dir = self.session.phase_dir(phase.id)
+        phase_dir.mkdir(parents=True, exist_ok=True)
+        ctx = PhaseContext(
+            run_id=self.session.run_id, phase=phase.id, request=self.request, run_dir=self.session.run_dir,
+            phase_dir=phase_dir, store=self.session.store, log=self.session.log, redactor=self.session.redactor,
+            results=dict(self.results), cancel=self.cancel, check=self.check,
+            note=lambda message: self.session.note(phase.id, message),
+        )
+        agent = self.controller_agents.get(phase.agent.entry)
+        try:
+            if agent is None:
+                raise errors.AidevopsError(f"no implementation of the controller-side agent '{phase.agent.entry}' "
+                                           "was given to this run")
+            result: AgentResult = agent(ctx)
+        except errors.AidevopsError as exc:  # an expected problem, worded for the user
+            result = AgentResult(FAILED, str(exc))
+        status = CANCELLED if self.cancel.is_set() and result.status == FAILED else result.status
+        return PhaseResult(phase.id, status, self.session.redactor.text(result.reason), started_at, now(),
+                           time.monotonic() - t0, None, str(phase_dir))

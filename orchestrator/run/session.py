@@ -1,0 +1,71 @@
+"""One run session for every command that records a run (`run`, `validate`, `plan --ai`, and later ones).
+
+It mints the run id, owns the run's folder and the paths inside it, opens and finishes the store's record of
+the run, holds the run log, the redactor that knows the inventory's secrets, and the bus that every message of
+the run travels on. The inventory's vault is read first: a wrong vault password is bad input, reported
+before anything is created.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from orchestrator import vault
+from orchestrator.redact import Redactor
+from orchestrator.run.bus import AgentMessage, Bus, Priority, Topic
+from orchestrator.run.log import RunLog
+from orchestrator.run.recording import RunRecorder
+from orchestrator.state import StateDir, new_run_id
+from orchestrator.store import RunStore
+
+LOG_FILE = "run.log.jsonl"
+
+
+class RunSession:
+    def __init__(self, inventory: Path, command: str, *, id_prefix: str = ""):
+        self.inventory = Path(inventory)
+        self.command = command
+        self.redactor = Redactor(vault.secret_values(self.inventory))
+        self.state = StateDir(self.inventory)
+        self.run_id = id_prefix + new_run_id()
+        self.run_dir = self.state.run_dir(self.run_id)
+        self.store = RunStore(self.state.db)
+        self.bus = Bus(self.run_id, on_error=self._subscriber_failed)
+        self.log: RunLog | None = None
+        self._t0: float | None = None
+        self.finished = False
+
+    def phase_dir(self, phase: str, attempt: int = 0) -> Path:
+        """A phase's own folder in the run (ansible-runner's private data dir, or a controller-side agent's)."""
+        return self.run_dir / (phase if not attempt else f"{phase}.retry{attempt}")
+
+    def start(self, request: dict[str, Any], **context: Any) -> RunSession:
+        """Open the run's record and log; from here on the bus's messages are kept."""
+        self._t0 = time.monotonic()
+        self.store.start_run(self.run_id, str(self.inventory), self.command, request, str(self.run_dir))
+        self.log = RunLog(self.run_dir / LOG_FILE, self.run_id, self.redactor)
+        self.bus.subscribe(RunRecorder(self.run_id, self.store, self.log))
+        self.bus.publish("orchestrator", Topic.RUN, "started", {"message": "run started", **context})
+        return self
+
+    def note(self, sender: str, message: str, *, warning: bool = False) -> None:
+        """One line of progress from a phase, redacted, on the terminal and in the log."""
+        self.bus.publish(sender, Topic.NOTE, "note", self.redactor.text(message),
+                         priority=Priority.HIGH if warning else Priority.NORMAL)
+
+    def finish(self, status: str, exit_code: int) -> float:
+        """Close the run's record with its status and exit code; the duration since start()."""
+        duration = time.monotonic() - (self._t0 or time.monotonic())
+        self.store.finish_run(self.run_id, status, exit_code, duration)
+        self.bus.publish("orchestrator", Topic.RUN, "finished",
+                         {"message": f"run {status}", "exit_code": exit_code, "duration": duration})
+        if self.log is not None:
+            self.log.close()
+        self.finished = True
+        return duration
+
+    def _subscriber_failed(self, handler, message: AgentMessage, exc: Exception) -> None:
+        if self.log is not None and not self.log.closed:
+            self.log.log("warning", "orchestrator", f"a subscriber failed on a {message.topic} message: {exc!r}")
