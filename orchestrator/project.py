@@ -15,6 +15,17 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def source_root() -> Path:
+    """The source checkout this package came from (its roles and templates, when a home has none)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def declared_roles_dir() -> Path:
+    """Where the agents' declarations are read: the home's roles, else the source checkout's."""
+    home = roles_dir()
+    return home if home.is_dir() else source_root() / "roles"
+
+
 def playbooks_dir() -> Path:
     return project_root() / "playbooks"
 

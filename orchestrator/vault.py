@@ -79,7 +79,7 @@ def secret_values(inventory: Path) -> list[str]:
                 raise BadInput("the file is vault-encrypted but no vault password is configured", where=str(path),
                                hint=f"set ANSIBLE_VAULT_PASSWORD_FILE or put the password in {inventory / PASSWORD_FILE}")
             if vault is None:
-                vault = _vault(pw)
+                vault = vault_lib(pw)
             try:
                 text = vault.decrypt(text).decode()
             except Exception as exc:
@@ -93,7 +93,23 @@ def secret_values(inventory: Path) -> list[str]:
     return values
 
 
-def _vault(password_path: Path):
+def read_vars(path: Path, inventory: Path) -> dict[str, Any]:
+    """The variables of one vars file of the inventory, decrypted when it is vault-encrypted; {} when the file
+    is missing, or encrypted with no vault password configured."""
+    if not path.exists():
+        return {}
+    text = path.read_text()
+    if text.startswith("$ANSIBLE_VAULT"):
+        password = password_file(inventory)
+        if password is None:
+            return {}
+        text = vault_lib(password).decrypt(text.encode()).decode()
+    data = yaml.safe_load(text)
+    return data if isinstance(data, dict) else {}
+
+
+def vault_lib(password_path: Path):
+    """Ansible's own vault, unlocked with the password in that file."""
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
 

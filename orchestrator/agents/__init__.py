@@ -1,5 +1,6 @@
-"""The eight agents of the architecture. The orchestrator is the scheduler itself; the others are phases."""
+"""The agents of the architecture, each declared once: host-side agents by their role's meta/aidevops.yml,
+the controller-side validator and report in registry.py. The orchestrator is the scheduler itself."""
 
-from orchestrator.agents.registry import AGENTS, AgentSpec, agent
+from orchestrator.agents.registry import AgentSpec, agent, registry, services, sites
 
-__all__ = ["AGENTS", "AgentSpec", "agent"]
+__all__ = ["AgentSpec", "agent", "registry", "services", "sites"]

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from orchestrator.agents import registry
+from orchestrator.outcome import DEGRADED, DONE, SUCCEEDED
 from orchestrator.run.events import failure_message
 from orchestrator.state import StateDir
 
@@ -66,14 +68,17 @@ def print_outcome(outcome, request, plan) -> None:
 
 def print_urls(outcome, request) -> None:
     """The services that are up behind the proxy, and how to reach them from here on a sandbox."""
-    done = {"succeeded", "degraded"}
-    if outcome.results.get("nginx_proxy") is None or outcome.results["nginx_proxy"].status not in done:
+    done = {SUCCEEDED, DEGRADED}
+    agents = registry()
+    proxy = next((a.id for a in agents.values() if a.tolerates), None)  # the agent that serves the services
+    if proxy is None or outcome.results.get(proxy) is None or outcome.results[proxy].status not in done:
         return
-    # A service left out by --only counts as deployed earlier.
-    names = [request.hostnames[s] for s in request.services if outcome.results.get(s) and
-             outcome.results[s].status in done | {"not_selected"}]
-    if "supabase" in request.services and names and request.hostnames["supabase"] in names:
-        names.append(request.hostnames["studio"])
+    names = []
+    for agent in agents.values():
+        result = outcome.results.get(agent.id)
+        # A service left out by --only counts as deployed earlier.
+        if agent.service in request.services and result is not None and result.status in DONE:
+            names += [request.hostnames[site.name] for site in agent.declaration.service.sites]
     if not names:
         return
     console.print("[bold]Services[/]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.agents import AGENTS, AgentSpec
+from orchestrator.agents import AgentSpec, registry
 from orchestrator.errors import BadInput
 from orchestrator.request import STRATEGIES, DeploymentRequest
 
@@ -63,12 +63,12 @@ def choose_strategy(request: DeploymentRequest, requested: str | None) -> tuple[
 def build_plan(request: DeploymentRequest, strategy: str | None = None, only: list[str] | None = None) -> Plan:
     """Phases for the request's services and DNS provider, dependencies limited to planned phases."""
     wanted = []
-    for spec in AGENTS.values():
+    for spec in registry().values():
         if spec.service and spec.service not in request.services:
             continue
         if spec.needs_dns and request.dns_provider == "none":
             continue
-        if spec.id == "nginx_proxy" and not request.services:
+        if spec.tolerates and not request.services:  # it serves services, and none is asked for
             continue
         wanted.append(spec)
     ids = {s.id for s in wanted}

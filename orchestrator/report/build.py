@@ -14,12 +14,14 @@ from typing import Any
 
 import yaml
 
+from orchestrator.agents import registry
+from orchestrator.agents import services as declared_services
 from orchestrator.errors import AidevopsError
 from orchestrator.outcome import DONE, RUNNING, outcome_status
 from orchestrator.redact import Redactor
 from orchestrator.report import credentials as creds_mod
 from orchestrator.report import maintenance, timeline
-from orchestrator.report.role_vars import Settings
+from orchestrator.report.role_vars import RoleVars
 from orchestrator.request import load_hosts
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
@@ -30,7 +32,6 @@ PERFORMANCE = {"http.response_ms": "HTTP response time", "host.mem_available_mb"
                "host.disk_free_pct": "Free disk space", "host.load_per_core": "Load per CPU core"}
 CERT_METRIC = "tls.cert_days_left"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-SERVICE_TITLES = {"n8n": "n8n", "supabase": "Supabase API", "studio": "Supabase Studio"}
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -117,7 +118,7 @@ def _decisions(rows: list[dict[str, Any]], redactor: Redactor) -> dict[str, Any]
 
 
 def _logins(request: dict[str, Any], services: list[dict[str, Any]], creds: creds_mod.Credentials,
-            settings: Settings, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            settings: RoleVars, reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The accounts to sign in with: (as shown in the report, as written to the encrypted file)."""
     shown, full = [], []
     urls = {s["key"]: s["url"] for s in services if s["up"]}  # no login to offer for a service that is not up
@@ -132,12 +133,16 @@ def _logins(request: dict[str, Any], services: list[dict[str, Any]], creds: cred
         full.append({"service": service, "url": urls[url_key], "user": user,
                      "password": secret.value if secret else None})
 
-    if "n8n" in request.get("services", []):
-        add("n8n", "n8n", settings.get("n8n_owner_email") or None, "n8n_owner_password")
-    if "supabase" in request.get("services", []):
-        user = creds.get("supabase_dashboard_username")
-        add("Supabase Studio", "studio", settings.get("supabase_dashboard_username") or (user.value if user else None),
-            "supabase_dashboard_password")
+    declared = declared_services()
+    for svc in request.get("services", []):
+        for site in declared[svc].sites if svc in declared else ():
+            login = site.login
+            if login is None or login.password_secret is None:
+                continue
+            user_secret = creds.get(login.user_secret) if login.user_secret else None
+            user = (settings.get(login.user_variable) if login.user_variable else None) or \
+                (user_secret.value if user_secret else None)
+            add(site.title, site.name, user or None, login.password_secret)
     return shown, full
 
 
@@ -150,7 +155,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     by_phase = {p["phase"]: p for p in phases}
     findings = store.findings(run.id)
     metrics = store.metrics(run.id)
-    settings = Settings(inventory, request)
+    settings = RoleVars(inventory, request)
     creds = creds_mod.read(inventory)
     for value in creds.values():
         redactor.add(value)  # the generated values are masked wherever else they might show up
@@ -166,15 +171,20 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     deployed = {p for p, row in by_phase.items() if row["status"] in DONE}
     hostnames = request.get("hostnames", {})
     services = []
+    agents = registry()
+    proxy_id = next((a.id for a in agents.values() if a.tolerates), None)  # the agent that serves the services
+    proxy = by_phase.get(proxy_id, {}) if proxy_id else {}
     for svc in request.get("services", []):
-        keys = ["n8n"] if svc == "n8n" else ["supabase", "studio"]
-        phase = by_phase.get(svc, {})
-        proxy = by_phase.get("nginx_proxy", {})
+        agent = next((a for a in agents.values() if a.service == svc), None)
+        if agent is None or agent.declaration is None or agent.declaration.service is None:
+            continue  # a service whose role is gone since the run: nothing known to show
+        phase = by_phase.get(agent.id, {})
         up = phase.get("status") in DONE and proxy.get("status") in DONE
-        for key in keys:
-            if key in hostnames:
-                services.append({"key": key, "service": svc, "title": SERVICE_TITLES[key], "hostname": hostnames[key],
-                                 "url": f"https://{hostnames[key]}/", "up": up,
+        for site in agent.declaration.service.sites:
+            if site.name in hostnames:
+                name = hostnames[site.name]
+                services.append({"key": site.name, "service": svc, "title": site.title, "hostname": name,
+                                 "url": f"https://{name}/", "up": up,
                                  "state": "deployed" if up else _why_not(phase, proxy)})
     served = {s["key"]: s["hostname"] for s in services}
     up = {s["key"]: s["hostname"] for s in services if s["up"]}  # the proxy has a site for these only

@@ -50,13 +50,6 @@ class Credentials:
         return [s.value for s in self.secrets if s.secret]
 
 
-def _vault_lib(password_file: Path):
-    from ansible.constants import DEFAULT_VAULT_ID_MATCH
-    from ansible.parsing.vault import VaultLib, VaultSecret
-
-    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password_file.read_bytes().strip()))])
-
-
 def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(data, dict):
         return [kv for k, v in data.items() for kv in _flatten(v, f"{prefix}{k}" if not prefix else f"{prefix}.{k}")]
@@ -78,7 +71,7 @@ def read(inventory: Path) -> Credentials:
             if pw is None:
                 raise BadInput("the file is vault-encrypted but no vault password is configured", where=str(path),
                                hint=f"set ANSIBLE_VAULT_PASSWORD_FILE or put the password in {inventory / vault.PASSWORD_FILE}")
-            lib = lib or _vault_lib(pw)
+            lib = lib or vault.vault_lib(pw)
             try:
                 text = lib.decrypt(text).decode()
             except AnsibleError as exc:
@@ -104,7 +97,7 @@ def write_encrypted(creds: Credentials, logins: list[dict[str, Any]], dest: Path
     header = ("# aidevops: the credentials generated for this deployment. Read with\n"
               "#   ansible-vault view --vault-password-file <inventory>/.vault-pass credentials.vault.yml\n")
     plain = header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-    encrypted = _vault_lib(creds.password_file).encrypt(plain.encode())
+    encrypted = vault.vault_lib(creds.password_file).encrypt(plain.encode())
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
     tmp.write_bytes(encrypted)

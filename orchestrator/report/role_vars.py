@@ -14,11 +14,10 @@ from typing import Any
 import yaml
 
 from orchestrator import project
+from orchestrator.agents import registry
 
-ROLES = ("base_server", "nginx_proxy", "n8n", "supabase", "dns")
 
-
-class Settings:
+class RoleVars:
     def __init__(self, inventory: Path, request: dict[str, Any]):
         self.inventory = inventory
         self.request = request
@@ -39,9 +38,7 @@ class Settings:
         return found
 
     def _role_defaults(self, role: str) -> dict[str, Any]:
-        path = project.roles_dir() / role / "defaults" / "main.yml"
-        if not path.exists():  # AIDEVOPS_HOME without roles: the source checkout's
-            path = Path(__file__).resolve().parents[2] / "roles" / role / "defaults" / "main.yml"
+        path = project.declared_roles_dir() / role / "defaults" / "main.yml"
         try:
             return yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError):
@@ -50,7 +47,7 @@ class Settings:
     def get(self, name: str, default: Any = None) -> Any:
         value = self._group_vars.get(name)
         if value is None:
-            role = next((r for r in ROLES if name.startswith(r + "_")), None)
+            role = next((r for r in registry() if name.startswith(r + "_")), None)
             value = self._role_defaults(role).get(name) if role else None
         if isinstance(value, str) and "{{" in value:
             value = self._resolve(value)

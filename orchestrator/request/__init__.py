@@ -6,15 +6,8 @@ model.py is what the rest of the tool reads; inventory.py reads hosts.yml; parse
 
 from orchestrator.request.inventory import HOSTS_FILES, inventory_dir, load_hosts, load_yaml
 from orchestrator.request.model import DeploymentRequest, Host
-from orchestrator.request.parse import (
-           DNS_PROVIDERS,
-           SERVICES,
-           STRATEGIES,
-           load_request,
-           parse_request,
-           valid_domain,
-)
+from orchestrator.request.parse import DNS_PROVIDERS, STRATEGIES, load_request, parse_request, valid_domain
 from orchestrator.request.validation import ValidationSettings
 
-__all__ = ["DNS_PROVIDERS", "HOSTS_FILES", "SERVICES", "STRATEGIES", "DeploymentRequest", "Host", "ValidationSettings",
+__all__ = ["DNS_PROVIDERS", "HOSTS_FILES", "STRATEGIES", "DeploymentRequest", "Host", "ValidationSettings",
            "inventory_dir", "load_hosts", "load_request", "load_yaml", "parse_request", "valid_domain"]

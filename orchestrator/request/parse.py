@@ -11,13 +11,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agents import services as declared_services
+from orchestrator.agents import sites as declared_sites
 from orchestrator.errors import BadInput
 from orchestrator.request.ai import parse_ai
 from orchestrator.request.inventory import inventory_dir, load_hosts, load_yaml
 from orchestrator.request.model import DeploymentRequest, Host
 from orchestrator.request.validation import parse_validation
 
-SERVICES = ("n8n", "supabase")
 DNS_PROVIDERS = ("cloudflare", "rfc2136", "none")
 STRATEGIES = ("sequential", "parallel", "hybrid", "adaptive")
 REQUEST_FILE = Path("group_vars/all/aidevops.yml")
@@ -73,12 +74,14 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         raise fail("aidevops.admin_email", f"expected an email address, got {email!r}",
                    "it receives certificate expiry notices")
 
-    services = req.get("services", list(SERVICES))
+    known_services = list(declared_services())
+    services = req.get("services", known_services)
     if not isinstance(services, list):
         raise fail("aidevops.services", f"expected a list, got {type(services).__name__}")
     for i, svc in enumerate(services):
-        if svc not in SERVICES:
-            raise fail(f"aidevops.services[{i}]", f"unknown service '{svc}'", f"expected one of {', '.join(SERVICES)}")
+        if svc not in known_services:
+            raise fail(f"aidevops.services[{i}]", f"unknown service '{svc}'",
+                       f"expected one of {', '.join(known_services)}")
     if len(set(services)) != len(services):
         raise fail("aidevops.services", "lists a service twice")
 
@@ -89,7 +92,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         raise fail("aidevops.dns.provider", f"unknown provider '{dns['provider']}'",
                    f"expected one of {', '.join(DNS_PROVIDERS)}")
 
-    hostnames = {"n8n": f"n8n.{domain}", "supabase": f"supabase.{domain}", "studio": f"studio.{domain}"}
+    hostnames = {name: f"{site.subdomain}.{domain}" for name, (_, site) in declared_sites().items()}
     given = req.get("hostnames") or {}
     if not isinstance(given, dict):
         raise fail("aidevops.hostnames", "expected a mapping of service to hostname")

@@ -16,9 +16,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import yaml
-
 from orchestrator import vault
+from orchestrator.agents import registry
+from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
@@ -31,22 +31,25 @@ SUITE_TIMEOUT = 1800  # seconds; Lynis alone takes a few minutes on a slow host
 
 
 def planned_suites(ctx: PhaseContext) -> tuple[list[str], list[str], dict[str, str]]:
-    """(suites to run, services deployed, suites left out -> why)."""
+    """(suites to run, services deployed, suites left out -> why): each host-side agent of the request that
+    has a suite (suites/test_<agent>.py)."""
     services = list(ctx.request.services)
-    agents = ["base_server", *services, "nginx_proxy"]
+    agents = [a for a in registry().values() if a.entry is None and (a.service is None or a.service in services)
+              and (SUITES_DIR / f"test_{a.id}.py").exists()]
     run, left_out = [], {}
-    for agent_id in agents:
-        result = ctx.results.get(agent_id)
+    for agent in agents:
+        result = ctx.results.get(agent.id)
         if ctx.results and result is None:
-            left_out[agent_id] = "not part of this run's plan"
+            left_out[agent.id] = "not part of this run's plan"
         elif result is not None and result.status not in RAN:
-            left_out[agent_id] = f"its phase was {result.status.replace('_', ' ')}"
-        elif (SUITES_DIR / f"test_{agent_id}.py").exists():
-            run.append(agent_id)
-    deployed = [s for s in services if s in run]
-    if "nginx_proxy" in run and not deployed:
-        run.remove("nginx_proxy")
-        left_out["nginx_proxy"] = "no service was deployed behind it"
+            left_out[agent.id] = f"its phase was {result.status.replace('_', ' ')}"
+        else:
+            run.append(agent.id)
+    deployed = [a.service for a in agents if a.service and a.id in run]
+    for agent in agents:  # an agent that serves the services (the proxy) has nothing to show without one
+        if agent.tolerates and agent.id in run and not deployed:
+            run.remove(agent.id)
+            left_out[agent.id] = "no service was deployed behind it"
     return run, deployed, left_out
 
 
@@ -96,9 +99,8 @@ def run_suites(ctx: PhaseContext, files: list[str], config: dict) -> Outcome:
     password = vault.password_file(inventory)
     if password:
         env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(password)
-    # Secrets a check needs (the n8n owner's password to open the editor's websocket) travel in the
-    # environment, never in a file of the run.
-    env["AIDEVOPS_VALIDATION_SECRETS"] = json.dumps(_secrets(inventory))
+    # Secrets a check needs travel in the environment, never in a file of the run.
+    env["AIDEVOPS_VALIDATION_SECRETS"] = json.dumps(_secrets(ctx.request))
     log_file = ctx.phase_dir / "pytest.log"
     with open(log_file, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ctx.phase_dir))
@@ -131,16 +133,18 @@ def record(ctx: PhaseContext, outcome: Outcome) -> None:
     (ctx.phase_dir / "pytest-results.json").write_text(json.dumps(outcome.as_dict(), indent=2))
 
 
-def _secrets(inventory: Path) -> dict[str, str]:
-    """The n8n owner's password from group_vars/all/vault_n8n.yml (decrypted with the vault password)."""
-    path = inventory / "group_vars/all/vault_n8n.yml"
-    if not path.exists():
-        return {}
-    text = path.read_text()
-    if text.startswith("$ANSIBLE_VAULT"):
-        password = vault.password_file(inventory)
-        if password is None:
-            return {}
-        text = vault._vault(password).decrypt(text.encode()).decode()
-    data = yaml.safe_load(text) or {}
-    return {k: str(v) for k, v in data.items() if k == "n8n_owner_password" and v}
+def _secrets(request) -> dict[str, str]:
+    """The passwords of the deployed services' logins (a check signs in, e.g. to open n8n's editor websocket),
+    from the vault files their roles declare."""
+    declared = declared_services()
+    found: dict[str, str] = {}
+    for name in request.services:
+        service = declared.get(name)
+        if service is None or not service.vault_file:
+            continue
+        wanted = {s.login.password_secret for s in service.sites if s.login and s.login.password_secret}
+        if not wanted:
+            continue
+        values = vault.read_vars(request.inventory / "group_vars" / "all" / service.vault_file, request.inventory)
+        found.update({k: str(v) for k, v in values.items() if k in wanted and v})
+    return found

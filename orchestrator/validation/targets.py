@@ -1,6 +1,7 @@
 """What the suites look at: each host's address as seen from outside, each public hostname and how to reach it.
 
-In production a hostname is reached on 443/80 by its name and a host is scanned at its ansible_host. On a
+Service facts (hostnames, health paths, the apps' ports) come from the roles' declarations. In production a
+hostname is reached on 443/80 by its name and a host is scanned at its ansible_host. On a
 sandbox host the names do not resolve from here: the proxy's ports are published on 127.0.0.1
 (`aidevops_published_ports`), so we connect there with SNI and Host set to the name, and the host is
 scanned at its address on the sandbox's Docker network (`aidevops_sandbox_address`).
@@ -10,31 +11,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.request import DeploymentRequest
+from orchestrator.agents import services as declared_services
+from orchestrator.request import DeploymentRequest, Host
 
-# Ports the apps listen on inside the host: each must be bound to 127.0.0.1 only.
-APP_PORTS = {"n8n": [5678], "n8n_postgres": [5432], "supabase": [8000, 8443, 5432, 6543, 3000]}
 PUBLIC_PORTS = [22, 80, 443]
 # Scanned from outside besides 1-1024 and the apps' ports: where a forgotten service usually listens
 # (Docker's API, databases and caches, alternative HTTP ports).
 COMMON_PORTS = [2375, 2376, 3000, 3306, 5000, 5432, 6379, 8443, 9000, 9090, 9200, 11211, 27017, *range(8000, 8101)]
-HEALTH = {"n8n": "/healthz", "supabase": "/auth/v1/health", "studio": "/api/profile"}
+
+
+def serving_hosts(request: DeploymentRequest, service: str) -> tuple[Host, ...]:
+    """The hosts a service is placed on, each with its own proxy and certificates (today: every host)."""
+    return request.hosts
 
 
 def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str, Any]]:
-    host = request.hosts[0]  # one proxy host serves every name (the nginx_proxy role's model)
-    published = host.vars.get("aidevops_published_ports") or {}
-    names = [(svc, request.hostnames[svc]) for svc in services]
-    if "supabase" in services:
-        names.append(("studio", request.hostnames["studio"]))
+    """Each public hostname of the deployed services, on each host that serves it, and how to reach it."""
+    declared = declared_services()
     out = []
-    for svc, name in names:
-        if published.get("https"):
-            connect, https, http = "127.0.0.1", int(published["https"]), int(published.get("http") or 0)
-        else:
-            connect, https, http = name, 443, 80
-        out.append({"service": svc, "hostname": name, "connect": connect, "https_port": https, "http_port": http,
-                    "health": HEALTH[svc], "host": host.name})
+    for svc in services:
+        for host in serving_hosts(request, svc):
+            published = host.vars.get("aidevops_published_ports") or {}
+            for site in declared[svc].sites:
+                name = request.hostnames[site.name]
+                if published.get("https"):
+                    connect, https, http = "127.0.0.1", int(published["https"]), int(published.get("http") or 0)
+                else:
+                    connect, https, http = name, 443, 80
+                out.append({"service": svc, "site": site.name, "hostname": name, "connect": connect,
+                            "https_port": https, "http_port": http, "health": site.health_path, "host": host.name})
     return out
 
 
@@ -52,10 +57,9 @@ def hosts(request: DeploymentRequest) -> dict[str, dict[str, Any]]:
 
 
 def app_ports(services: list[str]) -> list[int]:
-    ports = set(APP_PORTS["n8n"] + APP_PORTS["n8n_postgres"]) if "n8n" in services else set()
-    if "supabase" in services:
-        ports |= set(APP_PORTS["supabase"])
-    return sorted(ports)
+    """Ports the deployed apps listen on inside the host: each must be bound to 127.0.0.1 only."""
+    declared = declared_services()
+    return sorted({port for svc in services for port in declared[svc].app_ports})
 
 
 def suite_config(request: DeploymentRequest, services: list[str]) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def suite_config(request: DeploymentRequest, services: list[str]) -> dict[str, A
         "endpoints": endpoints(request, services) if services else [],
         "app_ports": app_ports(services),
         "public_ports": PUBLIC_PORTS,
-        "scan_ports": sorted(set(range(1, 1025)) | set(app_ports(["n8n", "supabase"])) | set(COMMON_PORTS)),
+        "scan_ports": sorted(set(range(1, 1025)) | set(app_ports(list(declared_services()))) | set(COMMON_PORTS)),
         "ca_file": str(ca) if ca else None,
         "settings": settings.as_dict(),
         "admin_email": request.admin_email,

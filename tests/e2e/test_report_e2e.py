@@ -29,7 +29,7 @@ def test_the_first_run_ends_with_its_report(stack, first_run):
     owner = creds.get("n8n_owner_password")
     assert owner is not None
     assert f"| n8n | https://{N8N}/ | admin@{DOMAIN} | {credentials.MASK} |" in md
-    plain = credentials._vault_lib(creds.password_file).decrypt((folder / "credentials.vault.yml").read_text())
+    plain = vault.vault_lib(creds.password_file).decrypt((folder / "credentials.vault.yml").read_text())
     assert yaml.safe_load(plain)["logins"][0]["password"] == owner.value
 
     secrets = [s for s in vault.secret_values(inv) if len(s) >= 6]

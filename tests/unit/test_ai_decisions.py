@@ -15,9 +15,9 @@ from orchestrator.ai.planning import decide_plan, make_maker
 from orchestrator.plan import build_plan
 from orchestrator.redact import MASK, Redactor
 from orchestrator.request import load_request
+from orchestrator.run.recovery import signature
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
-from orchestrator.run.recovery import signature
 from tests.conftest import write
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.model_server import error, refusal, text_answer, tool_call

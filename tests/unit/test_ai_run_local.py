@@ -39,6 +39,7 @@ argument_specs:
 """
 
 AIDEVOPS_META = """\
+agent: {title: Base server setup}  # the role's declaration: it is the base_server agent
 critical_variables: [demo_firewall_enabled]
 bounds:
   demo_body_size: {pattern: '^[0-9]{1,5}[kKmMgG]?$'}

@@ -17,7 +17,8 @@ import pytest
 from orchestrator import vault
 from orchestrator.redact import Redactor
 from orchestrator.report import write_report
-from orchestrator.report.credentials import MASK, _vault_lib
+from orchestrator.report.credentials import MASK
+from orchestrator.vault import vault_lib
 from orchestrator.store import RunStore
 from tests.conftest import write
 from tests.unit.test_vault import encrypt
@@ -153,6 +154,17 @@ def test_the_maintenance_guide_covers_only_what_was_deployed(store, inv):
     assert "supabase" not in guide.lower()
 
 
+def test_the_guide_follows_the_inventorys_settings(store, inv):
+    """Steps of the roles' declarations hold only when their condition does, with the inventory's values."""
+    write(inv / "group_vars/all/n8n.yml", 'n8n_version: "2.40.7"\nn8n_backup_enabled: false\n'
+          "n8n_backup_dir: /srv/n8n-dumps\nnginx_proxy_acme_email: certs@client.example\n")
+    md = render(store, inv, fill(store, inv)).markdown.read_text()
+    guide = md[md.index("## Maintenance guide"):]
+    assert "backups are switched off (n8n_backup_enabled: false)" in guide and "n8n-backup.timer" not in guide
+    assert "/srv/n8n-dumps/n8n-<time>.dump" in guide  # the restore step, with this inventory's folder
+    assert "Expiry notices from the CA go to certs@client.example." in guide
+
+
 def test_the_timeline_has_one_bar_per_phase_as_long_as_the_phase(store, inv):
     html = render(store, inv, fill(store, inv)).html.read_text()
     svg = html[html.index("<svg"):html.index("</svg>")]
@@ -180,7 +192,7 @@ def test_no_secret_in_clear_text_and_the_vault_file_holds_them(store, inv):
     assert files.credentials == files.folder / "credentials.vault.yml"
     raw = files.credentials.read_text()
     assert raw.startswith("$ANSIBLE_VAULT;1.1;AES256")
-    plain = _vault_lib(inv / ".vault-pass").decrypt(raw).decode()
+    plain = vault_lib(inv / ".vault-pass").decrypt(raw).decode()
     import yaml
 
     data = yaml.safe_load(plain)

@@ -1,0 +1,155 @@
+"""A role's declaration: what the controller needs to know about its agent, read from `meta/aidevops.yml`.
+
+    agent:
+      title: n8n deployment
+      after: [base_server]          # agents that must finish first, when they are part of the plan
+      after_services: false         # true: after every service agent, and run if at least one came through
+      needs_dns: false              # planned only when the request names a DNS provider
+      service:                      # planned only when the request asks for this service
+        name: n8n
+        app_ports: [5678, 5432]     # listen on 127.0.0.1 inside the host only
+        vault_file: vault_n8n.yml   # where the role saves the secrets it generates (group_vars/all/)
+        secrets: [n8n_encryption_key, ...]
+        backup: one sentence on what the backup covers
+        sites:                      # the public names the proxy serves for it
+          - name: n8n               # its key in the request's `hostnames:`
+            title: n8n
+            subdomain: n8n          # default host name: <subdomain>.<domain>
+            upstream_port: 5678
+            health_path: /healthz
+            login: {user_variable: n8n_owner_email, password_secret: n8n_owner_password}
+      maintenance:                  # the report's guide: steps per section, Jinja over the role's variables
+        - section: backups
+          when: "{{ n8n_backup_enabled }}"
+          text: ...
+          commands: [...]
+
+Every service fact the orchestrator uses (names, ports, health paths, hostnames, secrets, maintenance notes) is
+read from here: adding a service is adding a role and its declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import BadInput
+
+FILE = Path("meta") / "aidevops.yml"
+SECTIONS = ("updates", "backups", "certificates", "secrets", "logs")
+
+
+@dataclass(frozen=True)
+class Login:
+    user_variable: str | None = None  # a role variable holding the account name
+    user_secret: str | None = None  # or a generated secret holding it
+    password_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    title: str
+    subdomain: str
+    upstream_port: int
+    health_path: str
+    login: Login | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    sites: tuple[Site, ...]
+    app_ports: tuple[int, ...] = ()
+    vault_file: str | None = None
+    secrets: tuple[str, ...] = ()
+    backup: str = ""
+
+
+@dataclass(frozen=True)
+class MaintenanceStep:
+    section: str  # one of SECTIONS
+    text: str  # Jinja over the role's variables and the run's (inventory, run_id, ...)
+    commands: tuple[str, ...] = ()
+    when: str | None = None  # Jinja: the step is shown when it renders truthy
+
+
+@dataclass(frozen=True)
+class Declaration:
+    role: str
+    title: str
+    after: tuple[str, ...] = ()
+    after_services: bool = False
+    needs_dns: bool = False
+    service: Service | None = None
+    maintenance: tuple[MaintenanceStep, ...] = ()
+
+
+def _fail(path: Path, key: str, expected: str) -> BadInput:
+    return BadInput(f"{key}: expected {expected}", where=str(path), hint="see orchestrator/agents/declaration.py")
+
+
+def _mapping(value: Any, path: Path, key: str, known: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, key, "a mapping")
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise _fail(path, f"{key}.{unknown[0]}", f"one of {', '.join(sorted(known))}")
+    return value
+
+
+def _site(raw: Any, path: Path, key: str) -> Site:
+    d = _mapping(raw, path, key, {"name", "title", "subdomain", "upstream_port", "health_path", "login"})
+    if not isinstance(d.get("upstream_port"), int):
+        raise _fail(path, f"{key}.upstream_port", "a port number")
+    login = None
+    if d.get("login") is not None:
+        login = Login(**_mapping(d["login"], path, f"{key}.login", {"user_variable", "user_secret", "password_secret"}))
+    name = str(d.get("name") or "")
+    if not name:
+        raise _fail(path, f"{key}.name", "the site's name")
+    return Site(name, str(d.get("title") or name), str(d.get("subdomain") or name), d["upstream_port"],
+                str(d.get("health_path") or "/"), login)
+
+
+def _service(raw: Any, path: Path) -> Service:
+    d = _mapping(raw, path, "agent.service", {"name", "sites", "app_ports", "vault_file", "secrets", "backup"})
+    sites = tuple(_site(s, path, f"agent.service.sites[{i}]") for i, s in enumerate(d.get("sites") or []))
+    ports = d.get("app_ports") or []
+    if not all(isinstance(p, int) for p in ports):
+        raise _fail(path, "agent.service.app_ports", "a list of port numbers")
+    return Service(str(d["name"]), sites, tuple(ports), d.get("vault_file"), tuple(d.get("secrets") or ()),
+                   str(d.get("backup") or ""))
+
+
+def _step(raw: Any, path: Path, key: str) -> MaintenanceStep:
+    d = _mapping(raw, path, key, {"section", "text", "commands", "when"})
+    if d.get("section") not in SECTIONS:
+        raise _fail(path, f"{key}.section", f"one of {', '.join(SECTIONS)}")
+    return MaintenanceStep(d["section"], str(d.get("text") or ""), tuple(str(c) for c in d.get("commands") or ()),
+                           d.get("when"))
+
+
+def load(role_dir: Path) -> Declaration | None:
+    """The role's declaration, or None when its meta/aidevops.yml declares no agent (an internal role)."""
+    path = Path(role_dir) / FILE
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise BadInput(f"invalid YAML: {exc}", where=str(path)) from None
+    if not isinstance(data, dict) or data.get("agent") is None:
+        return None
+    d = _mapping(data["agent"], path, "agent",
+                 {"title", "after", "after_services", "needs_dns", "service", "maintenance"})
+    return Declaration(
+        role=Path(role_dir).name, title=str(d.get("title") or Path(role_dir).name),
+        after=tuple(d.get("after") or ()), after_services=bool(d.get("after_services")),
+        needs_dns=bool(d.get("needs_dns")),
+        service=_service(d["service"], path) if d.get("service") else None,
+        maintenance=tuple(_step(s, path, f"agent.maintenance[{i}]") for i, s in enumerate(d.get("maintenance") or [])),
+    )
