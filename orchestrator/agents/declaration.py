@@ -18,6 +18,7 @@
             upstream_port: 5678
             health_path: /healthz
             login: {user_variable: n8n_owner_email, password_secret: n8n_owner_password}
+            proxy: {websocket: true, read_timeout: 3600}   # nginx_proxy's settings for the site
       maintenance:                  # the report's guide: steps per section, Jinja over the role's variables
         - section: backups
           when: "{{ n8n_backup_enabled }}"
@@ -30,7 +31,7 @@ read from here: adding a service is adding a role and its declaration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class Site:
     upstream_port: int
     health_path: str
     login: Login | None = None
+    proxy: dict[str, Any] = field(default_factory=dict)  # nginx_proxy's site settings (websockets, timeouts)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _mapping(value: Any, path: Path, key: str, known: set[str]) -> dict[str, Any
 
 
 def _site(raw: Any, path: Path, key: str) -> Site:
-    d = _mapping(raw, path, key, {"name", "title", "subdomain", "upstream_port", "health_path", "login"})
+    d = _mapping(raw, path, key, {"name", "title", "subdomain", "upstream_port", "health_path", "login", "proxy"})
     if not isinstance(d.get("upstream_port"), int):
         raise _fail(path, f"{key}.upstream_port", "a port number")
     login = None
@@ -112,7 +114,7 @@ def _site(raw: Any, path: Path, key: str) -> Site:
     if not name:
         raise _fail(path, f"{key}.name", "the site's name")
     return Site(name, str(d.get("title") or name), str(d.get("subdomain") or name), d["upstream_port"],
-                str(d.get("health_path") or "/"), login)
+                str(d.get("health_path") or "/"), login, dict(d.get("proxy") or {}))
 
 
 def _service(raw: Any, path: Path) -> Service:

@@ -84,11 +84,12 @@ def print_urls(outcome, request) -> None:
     console.print("[bold]Services[/]")
     for name in names:
         console.print(f"  https://{name}/", markup=False)
-    sandbox = [h for h in request.hosts if (h.vars.get("aidevops_published_ports") or {}).get("https")]
-    if sandbox:
-        port = sandbox[0].vars["aidevops_published_ports"]["https"]
-        root = StateDir(request.inventory).sandbox / "pebble-root.pem"
-        console.print(f"  from this machine (sandbox, published port {port}):", style="dim")
+    root = StateDir(request.inventory).sandbox / "pebble-root.pem"
+    for host in request.hosts:  # each sandbox host serves the names on its own published port
+        port = (host.vars.get("aidevops_published_ports") or {}).get("https")
+        if not port:
+            continue
+        console.print(f"  from this machine ({host.name}, published port {port}):", style="dim")
         for name in names:
             console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",
                           markup=False, soft_wrap=True)  # a command to copy: never wrapped
@@ -199,7 +200,8 @@ def print_sandbox(hosts, box) -> None:
         ports = ", ".join(f"{k}->127.0.0.1:{v}" for k, v in sorted(svc.ports.items()) if v)
         console.print(f"{svc.name}: {svc.state}, {svc.address or '-'} on {box.network}; {ports}", markup=False)
     console.print(f"inventory: {box.hosts_file}", style="dim")
-    console.print(f"ssh: ssh -i {box.key_file} -p {hosts[0].ssh_port} root@127.0.0.1", style="dim", markup=False)
+    for h in hosts:
+        console.print(f"ssh {h.name}: ssh -i {box.key_file} -p {h.ssh_port} root@127.0.0.1", style="dim", markup=False)
 
 
 # -- AI decisions ---------------------------------------------------------------------------------
