@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.ai.audit import Decision
 from orchestrator.ai.bounds import Bounds, Confirm
 from orchestrator.ai.choice import AISettings
-from orchestrator.ai.engine import Decision, DecisionMaker
+from orchestrator.ai.engine import DecisionMaker
 from orchestrator.plan import Plan
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest

@@ -12,15 +12,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from orchestrator.outcome import PhaseResult
-
-if TYPE_CHECKING:  # annotations only
-    from orchestrator.redact import Redactor
-    from orchestrator.request import DeploymentRequest
-    from orchestrator.run.log import RunLog
-    from orchestrator.store import RunStore
+from orchestrator.redact import Redactor
+from orchestrator.request import DeploymentRequest
+from orchestrator.run.log import RunLog
+from orchestrator.store import RunStore
 
 
 @dataclass

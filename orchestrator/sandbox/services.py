@@ -24,24 +24,20 @@ import hashlib
 import json
 import secrets
 import ssl
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.sandbox import docker as d
 from orchestrator.sandbox.base_image import ensure_image
+from orchestrator.sandbox.service_containers import LABEL, ServiceContainer, ServiceContainers
 
 # Bump when the image recipe (dockerfiles/services/) changes: the tag changes and the image is rebuilt.
 RECIPE_VERSION = "1"
 BASE_OS = "debian13"
 DOCKERFILE_DIR = Path(__file__).parent / "dockerfiles" / "services"
-LABEL = "org.aidevops.sandbox.services"  # value: the prefix
-CONFIG_LABEL = "org.aidevops.sandbox.services.config"  # value: hash of what the container was made from
 
 ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
@@ -164,14 +160,6 @@ def parse_pem_bundle(text: str) -> tuple[str, str]:
 # -- the containers --------------------------------------------------------------------------------
 
 
-@dataclass
-class ServiceContainer:
-    name: str
-    state: str
-    address: str | None
-    ports: dict[str, int]
-
-
 class SandboxServices:
     """pebble and BIND for one sandbox (network), with their keys and certificates in state_dir."""
 
@@ -187,6 +175,7 @@ class SandboxServices:
         self.listener_cert = self.state_dir / "acme-listener.pem"
         self.listener_key = self.state_dir / "acme-listener.key"
         self.root_file = self.state_dir / "pebble-root.pem"
+        self.containers = ServiceContainers(network, prefix)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -206,10 +195,10 @@ class SandboxServices:
         }
         # The zone's serial changes at each call: keep it out of the hash that decides on a restart.
         dns_hash = config_hash(image, dns_files["named.conf"], render_zone(self.domain), dns_files["tsig.key"])
-        self._ensure_container(
+        self.containers.ensure(
             self.dns_name, image, dns_hash, dns_files, ["dns"], ["53/udp", "53/tcp"], log,
         )
-        dns = self._describe(self.dns_name)
+        dns = self.containers.describe(self.dns_name)
         if dns is None or not dns.address:
             raise EnvironmentProblem(f"{self.dns_name} has no address on the network {self.network}")
         self._wait_for_dns(dns)
@@ -221,11 +210,11 @@ class SandboxServices:
         }
         # The DNS server's address is part of pebble's command: a new address means a new pebble.
         acme_hash = config_hash(image, dns.address, *acme_files.values())
-        self._ensure_container(
+        self.containers.ensure(
             self.acme_name, image, acme_hash, acme_files, ["acme", f"{dns.address}:53"],
             [f"{ACME_PORT}/tcp", f"{MANAGEMENT_PORT}/tcp"], log,
         )
-        acme = self._describe(self.acme_name)
+        acme = self.containers.describe(self.acme_name)
         root = self._fetch_root(acme)
         self.root_file.write_text(root)
         return self._answer(dns, acme, secret, root)
@@ -246,7 +235,7 @@ class SandboxServices:
     def status(self) -> list[ServiceContainer]:
         if not d.engine_running():
             return []
-        found = [self._describe(n) for n in (self.dns_name, self.acme_name)]
+        found = [self.containers.describe(n) for n in (self.dns_name, self.acme_name)]
         return [c for c in found if c is not None]
 
     @staticmethod
@@ -328,50 +317,6 @@ class SandboxServices:
         self.listener_key.chmod(0o600)
         self.listener_cert.write_text(cert)
 
-    def _ensure_container(self, name: str, image: str, hash_: str, files: dict[str, str], command: list[str],
-                          ports: list[str], log) -> None:
-        info = d.inspect("container", name)
-        if info and (info["Config"].get("Labels") or {}).get(CONFIG_LABEL) != hash_:
-            log(f"{name} was made from another configuration; replacing it")
-            d.docker("rm", "-f", "-v", name, check=False)
-            info = None
-        if info and info["State"]["Running"]:
-            return
-        if info:  # stopped (engine restart): its configuration is the right one
-            log(f"starting stopped {name}")
-            d.docker("start", name)
-            return
-        log(f"starting {name}")
-        publish = [a for p in ports for a in ("-p", f"127.0.0.1::{p}")]
-        d.docker(
-            "create", "--name", name, "--hostname", name, "--network", self.network,
-            "--label", f"{LABEL}={self.prefix}", "--label", f"{CONFIG_LABEL}={hash_}",
-            *publish, image, *command,
-        )
-        with tempfile.TemporaryDirectory(prefix="aidevops-services-") as tmp:
-            conf = Path(tmp) / "config"
-            conf.mkdir()
-            for fname, text in files.items():
-                (conf / fname).write_text(text)
-            d.docker("cp", str(conf), f"{name}:/config")
-        d.docker("start", name)
-
-    def _describe(self, name: str) -> ServiceContainer | None:
-        info = d.inspect("container", name)
-        if info is None:
-            return None
-        ports = {}
-        for port, bindings in (info["NetworkSettings"].get("Ports") or {}).items():
-            if bindings:
-                ports[port] = int(bindings[0]["HostPort"])
-        nets = info["NetworkSettings"].get("Networks") or {}
-        address = (nets.get(self.network) or {}).get("IPAddress") or None
-        return ServiceContainer(name=name, state=info["State"]["Status"], address=address, ports=ports)
-
-    def _logs(self, name: str) -> str:
-        proc = subprocess.run(["docker", "logs", "--tail", "5", name], capture_output=True, text=True, check=False)
-        return " / ".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-
     def _wait_for_dns(self, dns: ServiceContainer, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -379,7 +324,7 @@ class SandboxServices:
             if f"ns1.{self.domain}." in out:
                 return
             time.sleep(0.5)
-        raise EnvironmentProblem(f"{dns.name} does not answer for {self.domain}: {self._logs(dns.name)}")
+        raise EnvironmentProblem(f"{dns.name} does not answer for {self.domain}: {self.containers.logs(dns.name)}")
 
     def _fetch_root(self, acme: ServiceContainer | None, timeout: float = 30) -> str:
         port = acme.ports.get(f"{MANAGEMENT_PORT}/tcp") if acme else None
@@ -400,5 +345,5 @@ class SandboxServices:
                 last = str(getattr(exc, "reason", exc))
             time.sleep(0.5)
         raise EnvironmentProblem(
-            f"pebble's root is not served at {url}: {last}", hint=f"docker logs {self.acme_name}: {self._logs(self.acme_name)}"
+            f"pebble's root is not served at {url}: {last}", hint=f"docker logs {self.acme_name}: {self.containers.logs(self.acme_name)}"
         )

@@ -1,0 +1,40 @@
+"""Valid answers kept on disk (the state folder's ai-cache/), keyed by provider, model and the whole request,
+so an identical request (a re-run, or `run` after `plan`) costs nothing. Replayed decisions are never cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from orchestrator.ai.providers.base import Answer
+
+
+class AnswerCache:
+    def __init__(self, folder: Path, enabled: bool = True):
+        self.folder, self.enabled = folder, enabled
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        return hashlib.sha256(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()
+
+    def get(self, key: str) -> Answer | None:
+        path = self.folder / f"{key}.json"
+        if not self.enabled or not path.exists():
+            return None
+        try:
+            d = json.loads(path.read_text())
+            return Answer(data=d["data"], raw=d["raw"], provider=d["provider"], model=d["model"],
+                          request_id=d.get("request_id"))
+        except (ValueError, KeyError):
+            return None  # a damaged entry is asked again
+
+    def put(self, key: str, answer: Answer) -> None:
+        if not self.enabled:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"data": answer.data, "raw": answer.raw, "provider": answer.provider,
+                                   "model": answer.model, "request_id": answer.request_id}))
+        tmp.replace(path)
