@@ -192,12 +192,14 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     hosts = _hosts(inventory, request.get("hosts", []))
     dns_records = []
     if request.get("dns_provider") not in (None, "none") and "dns" in by_phase:
-        # As the dns role picks them: dns_target_ipv4 if set, else the host's address; a CAA record per name
-        # when dns_caa_issuer is set.
-        target = settings.get("dns_target_ipv4") or next((h["address"] for h in hosts if h["address"]), None)
+        # As the dns role picks them, on each host that serves the names: dns_target_ipv4 if set, else that
+        # host's address; a CAA record per name when dns_caa_issuer is set.
+        fixed = settings.get("dns_target_ipv4")
+        targets = [fixed] if fixed else list(dict.fromkeys(h["address"] or "the host's public address" for h in hosts))
         caa = settings.get("dns_caa_issuer")
         for s in services:
-            dns_records.append({"name": s["hostname"], "type": "A", "value": target or "the host's public address"})
+            for target in targets or ["the host's public address"]:
+                dns_records.append({"name": s["hostname"], "type": "A", "value": target})
             if caa:
                 dns_records.append({"name": s["hostname"], "type": "CAA", "value": f'0 issue "{caa}"'})
 
