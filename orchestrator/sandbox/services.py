@@ -27,6 +27,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.errors import EnvironmentProblem
@@ -201,7 +202,7 @@ class SandboxServices:
         dns = self.containers.describe(self.dns_name)
         if dns is None or not dns.address:
             raise EnvironmentProblem(f"{self.dns_name} has no address on the network {self.network}")
-        self._wait_for_dns(dns)
+        wait_for_dns(dns, self.domain, self.containers.logs)
 
         acme_files = {
             "pebble.json": render_pebble_config(),
@@ -215,7 +216,7 @@ class SandboxServices:
             [f"{ACME_PORT}/tcp", f"{MANAGEMENT_PORT}/tcp"], log,
         )
         acme = self.containers.describe(self.acme_name)
-        root = self._fetch_root(acme)
+        root = fetch_root(acme, self.acme_name, self.listener_cert, self.containers.logs)
         self.root_file.write_text(root)
         return self._answer(dns, acme, secret, root)
 
@@ -317,33 +318,38 @@ class SandboxServices:
         self.listener_key.chmod(0o600)
         self.listener_cert.write_text(cert)
 
-    def _wait_for_dns(self, dns: ServiceContainer, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            out = d.docker("exec", dns.name, "dig", "+short", "@127.0.0.1", "SOA", self.domain, check=False)
-            if f"ns1.{self.domain}." in out:
-                return
-            time.sleep(0.5)
-        raise EnvironmentProblem(f"{dns.name} does not answer for {self.domain}: {self.containers.logs(dns.name)}")
 
-    def _fetch_root(self, acme: ServiceContainer | None, timeout: float = 30) -> str:
-        port = acme.ports.get(f"{MANAGEMENT_PORT}/tcp") if acme else None
-        if not port:
-            raise EnvironmentProblem(f"{self.acme_name} does not publish its management port")
-        context = ssl.create_default_context(cafile=str(self.listener_cert))
-        url = f"https://127.0.0.1:{port}/roots/0"
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                with opener(context).open(url, timeout=5) as resp:
-                    pem = resp.read().decode()
-                if "BEGIN CERTIFICATE" in pem:
-                    return pem
-                last = "no certificate in the answer"
-            except (urllib.error.URLError, OSError) as exc:
-                last = str(getattr(exc, "reason", exc))
-            time.sleep(0.5)
-        raise EnvironmentProblem(
-            f"pebble's root is not served at {url}: {last}", hint=f"docker logs {self.acme_name}: {self.containers.logs(self.acme_name)}"
-        )
+def wait_for_dns(dns: ServiceContainer, domain: str, logs: Callable[[str], str], timeout: float = 30) -> None:
+    """Until BIND answers for the sandbox zone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = d.docker("exec", dns.name, "dig", "+short", "@127.0.0.1", "SOA", domain, check=False)
+        if f"ns1.{domain}." in out:
+            return
+        time.sleep(0.5)
+    raise EnvironmentProblem(f"{dns.name} does not answer for {domain}: {logs(dns.name)}")
+
+
+def fetch_root(acme: ServiceContainer | None, acme_name: str, listener_cert: Path, logs: Callable[[str], str],
+               timeout: float = 30) -> str:
+    """pebble's issuing root (new at every start), from its management port published on 127.0.0.1."""
+    port = acme.ports.get(f"{MANAGEMENT_PORT}/tcp") if acme else None
+    if not port:
+        raise EnvironmentProblem(f"{acme_name} does not publish its management port")
+    context = ssl.create_default_context(cafile=str(listener_cert))
+    url = f"https://127.0.0.1:{port}/roots/0"
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with opener(context).open(url, timeout=5) as resp:
+                pem = resp.read().decode()
+            if "BEGIN CERTIFICATE" in pem:
+                return pem
+            last = "no certificate in the answer"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(getattr(exc, "reason", exc))
+        time.sleep(0.5)
+    raise EnvironmentProblem(
+        f"pebble's root is not served at {url}: {last}", hint=f"docker logs {acme_name}: {logs(acme_name)}"
+    )
