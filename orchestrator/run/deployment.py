@@ -49,8 +49,8 @@ class Deployment:
         self.bus.subscribe(self.failures, topics=[Topic.TASK])
         self.pump = EventPump(self.bus, self.session.redactor)
         self.executor = PhaseExecutor(
-            self.session, request, controller_agents=controller_agents, pump=self.pump, failures=self.failures,
-            recovery=self.recovery, results=self.results, cancel=self.cancel, check=check,
+            self.session, request, controller_agents=controller_agents, results=self.results, cancel=self.cancel,
+            check=check, pump=self.pump, failures=self.failures, recovery=self.recovery,
             variables=lambda phase: (self.decisions.variables if self.decisions else {}).get(phase, {}),
             before=self._before_phase)
 
@@ -81,22 +81,13 @@ class Deployment:
         except Exception as exc:  # advice only: it never changes the run's outcome
             self.session.note("ai", f"optimization decision failed: {exc!r}", warning=True)
 
-    def _on_start(self, phase: Phase) -> None:
-        self.bus.publish(phase.id, Topic.PHASE, "started", {"artifact_dir": self.executor.artifact_dir(phase),
-                                                             "playbook": phase.agent.playbook,
-                                                             "entry": phase.agent.entry})
-
-    def _on_result(self, result: PhaseResult) -> None:
-        self.results[result.phase] = result
-        self.bus.publish(result.phase, Topic.PHASE, "finished", result)
-
     def run(self) -> RunOutcome:
         self.decide()
         self.session.start(self.request.as_dict(), strategy=self.plan.strategy,
                            phases=[p.id for p in self.plan.phases])
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
-        scheduler = Scheduler(self.plan, self.executor.execute, on_result=self._on_result, on_start=self._on_start,
-                              cancel=self.cancel)
+        scheduler = Scheduler(self.plan, self.executor.execute, on_result=self.executor.finished,
+                              on_start=self.executor.announce, cancel=self.cancel)
         with self.pump:
             results = scheduler.run()
         interrupted = scheduler.interrupted or self.cancel.is_set()

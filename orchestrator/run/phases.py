@@ -15,6 +15,7 @@ from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKI
 from orchestrator.plan import Phase
 from orchestrator.request import DeploymentRequest
 from orchestrator.run.artifacts import scrub
+from orchestrator.run.bus import Topic
 from orchestrator.run.context import AgentResult, ControllerAgents, PhaseContext
 from orchestrator.run.pump import EventPump
 from orchestrator.run.recording import FailureCollector
@@ -28,8 +29,9 @@ _RUNNER_STATUS = {"successful": SUCCEEDED, "failed": FAILED, "timeout": FAILED, 
 
 class PhaseExecutor:
     def __init__(self, session: RunSession, request: DeploymentRequest, *, controller_agents: ControllerAgents,
-                 pump: EventPump, failures: FailureCollector, recovery: Recovery | None,
                  results: dict[str, PhaseResult], cancel: threading.Event, check: bool = False,
+                 pump: EventPump | None = None, failures: FailureCollector | None = None,
+                 recovery: Recovery | None = None,
                  variables: Callable[[str], dict] = lambda phase: {},
                  before: Callable[[Phase], None] = lambda phase: None):
         self.session, self.request = session, request
@@ -45,6 +47,17 @@ class PhaseExecutor:
         """Where the phase's artifacts will be: the runner's artifacts folder, or a controller agent's own."""
         folder = self.session.phase_dir(phase.id)
         return str(folder if phase.agent.entry else folder / "artifacts" / phase.id)
+
+    def announce(self, phase: Phase) -> None:
+        """The phase starts: on the bus (the store records it as running, progress shows it)."""
+        self.session.bus.publish(phase.id, Topic.PHASE, "started", {"artifact_dir": self.artifact_dir(phase),
+                                                                    "playbook": phase.agent.playbook,
+                                                                    "entry": phase.agent.entry})
+
+    def finished(self, result: PhaseResult) -> None:
+        """The phase settled (ran, or was skipped): kept for the phases after it, and on the bus."""
+        self.results[result.phase] = result
+        self.session.bus.publish(result.phase, Topic.PHASE, "finished", result)
 
     def execute(self, phase: Phase) -> PhaseResult:
         self.before(phase)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, replace
 
 from orchestrator import errors
+from orchestrator.agents import registry
 from orchestrator.outcome import CANCELLED, FAILED, PhaseResult
+from orchestrator.plan import Phase
 from orchestrator.request import DeploymentRequest
 from orchestrator.run.bus import Topic
-from orchestrator.run.context import PhaseContext
+from orchestrator.run.phases import PhaseExecutor
 from orchestrator.run.session import RunSession
-from orchestrator.store import now
 from orchestrator.validation import agent
 from orchestrator.validation.findings import BLOCKING, problems
 
@@ -44,30 +44,24 @@ class _F:  # the fields problems() reads, from a stored row
 
 
 def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None) -> ValidateOutcome:
+    """The validator phase alone, as a recorded run, executed as `aidevops run` executes it."""
     if audit is not None:
         request = replace(request, validation=replace(request.validation, audit=audit))
     session = RunSession(request.inventory, "validate" + ("" if request.validation.audit else " --no-audit"))
     session.bus.subscribe(lambda m: note(str(m.content)), topics=[Topic.NOTE])
     session.start(request.as_dict())
-    phase_dir = session.phase_dir(PHASE)
-    phase_dir.mkdir(parents=True, exist_ok=True)
-    started, t0 = now(), time.monotonic()
-    session.bus.publish(PHASE, Topic.PHASE, "started", {"artifact_dir": str(phase_dir), "entry": PHASE})
-    ctx = PhaseContext(run_id=session.run_id, phase=PHASE, request=request, run_dir=session.run_dir,
-                       phase_dir=phase_dir, store=session.store, log=session.log, redactor=session.redactor,
-                       results={}, cancel=threading.Event(), note=lambda message: session.note(PHASE, message))
-    status, reason = CANCELLED, "cancelled by the user"
+    executor = PhaseExecutor(session, request, controller_agents={PHASE: agent.run}, results={},
+                             cancel=threading.Event())
+    phase = Phase(PHASE, registry()[PHASE], depends_on=(), available=True)
+    result = PhaseResult(PHASE, CANCELLED, "cancelled by the user")  # unless it ends by itself
     try:
-        result = agent.run(ctx)
-        status, reason = result.status, session.redactor.text(result.reason)
-    except errors.AidevopsError as exc:
-        status, reason = FAILED, session.redactor.text(str(exc))
+        executor.announce(phase)
+        result = executor.execute(phase)
     finally:
         findings, metrics = session.store.findings(session.run_id), session.store.metrics(session.run_id)
-        code = errors.EXIT_CANCELLED if status == CANCELLED else exit_code(findings)
-        if status == FAILED and code == errors.EXIT_OK:  # nothing to check at all
+        code = errors.EXIT_CANCELLED if result.status == CANCELLED else exit_code(findings)
+        if result.status == FAILED and code == errors.EXIT_OK:  # nothing to check at all
             code = errors.EXIT_FAILED
-        session.bus.publish(PHASE, Topic.PHASE, "finished", PhaseResult(
-            PHASE, status, reason, started, now(), time.monotonic() - t0, None, str(phase_dir)))
-        duration = session.finish(status, code)
-    return ValidateOutcome(session.run_id, status, code, reason, findings, metrics, duration)
+        executor.finished(result)
+        duration = session.finish(result.status, code)
+    return ValidateOutcome(session.run_id, result.status, code, result.reason, findings, metrics, duration)
