@@ -20,10 +20,10 @@ $BIN/python -m orchestrator.roledocs --check roles/* || exit 1
 $BIN/pytest -q tests/unit || exit 1
 
 step "shared images (cached by version)"
-$BIN/aidevops sandbox image || exit 1
-for distro in $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p' | sort -u); do  # other distros' images
+for distro in $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p' | sort -u); do  # scenario:distro entries
   $BIN/aidevops sandbox image --os "$distro" || exit 1
 done
+$BIN/aidevops sandbox image || exit 1
 $BIN/python -m orchestrator.sandbox.images || exit 1
 
 step "Molecule scenarios in the background: $SCENARIOS (log: $LOGS/molecule.log)"
