@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
-MOLECULE_SCENARIOS ?= base_server dns nginx_proxy n8n supabase
+# A scenario runs on Debian 13 unless named scenario:distro (MOLECULE_DISTRO, .config/molecule/config.yml).
+MOLECULE_SCENARIOS ?= base_server base_server:debian12 dns nginx_proxy n8n supabase
 
 .PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
 
@@ -44,7 +45,9 @@ test-e2e: setup
 
 test-molecule: setup
 	$(AIDEVOPS) sandbox image
-	for s in $(MOLECULE_SCENARIOS); do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$s || exit 1; done
+	for d in $$(printf '%s\n' $(MOLECULE_SCENARIOS) | sed -n 's/^[^:]*://p' | sort -u); do $(AIDEVOPS) sandbox image --os $$d || exit 1; done
+	for s in $(MOLECULE_SCENARIOS); do d=$${s#*:}; [ "$$d" = "$$s" ] && d=debian13; \
+	  MOLECULE_DISTRO=$$d PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $${s%%:*} || exit 1; done
 
 lint: setup
 	$(BIN)/ruff check orchestrator tests

@@ -8,7 +8,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
-SCENARIOS=${MOLECULE_SCENARIOS:-base_server dns nginx_proxy n8n supabase}
+# A scenario runs on Debian 13 unless named scenario:distro (MOLECULE_DISTRO, .config/molecule/config.yml).
+SCENARIOS=${MOLECULE_SCENARIOS:-base_server base_server:debian12 dns nginx_proxy n8n supabase}
 LOGS=build/test-logs
 mkdir -p "$LOGS"
 
@@ -20,6 +21,9 @@ $BIN/python -m orchestrator.agents.docs --check roles/* || exit 1
 $BIN/pytest -q tests/unit || exit 1
 
 step "shared images (cached by version)"
+for distro in $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p' | sort -u); do  # scenario:distro entries
+  $BIN/aidevops sandbox image --os "$distro" || exit 1
+done
 $BIN/aidevops sandbox image || exit 1
 $BIN/python -m orchestrator.sandbox.app_images || exit 1
 
@@ -27,7 +31,9 @@ step "Molecule scenarios in the background: $SCENARIOS (log: $LOGS/molecule.log)
 (
   for s in $SCENARIOS; do
     start=$(date +%s)
-    PATH="$PWD/$BIN:$PATH" $BIN/molecule test -s "$s" || { echo "MOLECULE FAILED: $s"; exit 1; }
+    distro=${s#*:}; [ "$distro" = "$s" ] && distro=debian13
+    MOLECULE_DISTRO=$distro PATH="$PWD/$BIN:$PATH" $BIN/molecule test -s "${s%%:*}" \
+      || { echo "MOLECULE FAILED: $s"; exit 1; }
     echo "MOLECULE PASSED: $s in $(( $(date +%s) - start ))s"
   done
 ) > "$LOGS/molecule.log" 2>&1 &

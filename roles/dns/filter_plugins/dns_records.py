@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import sys
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-RECORD_TYPES = ("A", "AAAA", "CNAME", "CAA", "TXT")
-PROXIABLE = ("A", "AAAA", "CNAME")
+
+def _load_records():
+    """The role's module_utils/aidevops_dns_records.py, which the Cloudflare module uses too. A controller
+    plugin cannot import a role's module_utils as `ansible.module_utils.*` (only modules get them, through
+    AnsiballZ), so it is loaded by its path in this role."""
+    path = Path(__file__).resolve().parents[1] / "module_utils" / "aidevops_dns_records.py"
+    name = f"_aidevops_dns_role_records_{abs(hash(str(path)))}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+_records = _load_records()
+
 # Which host names each service of the request needs (Supabase has its API and Studio).
 SERVICE_HOSTS = {"n8n": ["n8n"], "supabase": ["supabase", "studio"]}
 
@@ -56,64 +74,22 @@ def dns_default_records(hostnames, ipv4="", ipv6="", caa_issuer="", state="prese
     return records
 
 
-def _fqdn(name, zone):
-    name = str(name or "").strip().lower()
-    if name in ("@", "", zone, zone + "."):
-        return zone
-    if name.endswith("."):
-        name = name[:-1]
-        if name != zone and not name.endswith("." + zone):
-            raise AnsibleFilterError(f"dns: record {name}. is not in the zone {zone} (dns_zone)")
-        return name
-    return name if name.endswith("." + zone) else f"{name}.{zone}"
-
-
-def _value(rtype, value, where):
-    value = str(value).strip()
-    try:
-        if rtype == "A":
-            return str(ipaddress.IPv4Address(value))
-        if rtype == "AAAA":
-            return ipaddress.IPv6Address(value).compressed
-    except ValueError:
-        raise AnsibleFilterError(f"dns: {where}: '{value}' is not an IPv{4 if rtype == 'A' else 6} address") from None
-    if rtype == "CNAME":
-        return value.lower().rstrip(".")
-    if rtype == "CAA":
-        parts = value.split(None, 2)
-        if len(parts) != 3 or not parts[0].isdigit():
-            raise AnsibleFilterError(f"dns: {where}: CAA value '{value}' is not '<flags> <tag> <value>'")
-        return f'{int(parts[0])} {parts[1].lower()} "{parts[2].strip(chr(34))}"'
-    return value
-
-
 def dns_records(records, zone, ttl=300, proxied=False, state="present"):
     """Records checked and made uniform: {name (FQDN), type, value, ttl, proxied} (the Cloudflare module's
-    input). Names may be relative to the zone, fully qualified, or '@'; each must lie inside the zone."""
+    input). Names may be relative to the zone, fully qualified, or '@'; each must lie inside the zone.
+    The rules are module_utils/aidevops_dns_records.py's, the module's own."""
     zone = str(zone or "").lower().rstrip(".")
     if not zone:
         raise AnsibleFilterError("dns: the zone is empty (set dns_zone or aidevops.domain)")
     out = []
     for i, rec in enumerate(records or []):
         where = f"record {i + 1} ({rec.get('name') if isinstance(rec, dict) else rec})"
-        if not isinstance(rec, dict) or not rec.get("name") or not rec.get("type"):
-            raise AnsibleFilterError(f"dns: {where} needs a name and a type")
-        unknown = set(rec) - {"name", "type", "value", "ttl", "proxied"}
-        if unknown:
-            raise AnsibleFilterError(f"dns: {where} has unknown keys: {', '.join(sorted(unknown))}")
-        rtype = str(rec["type"]).upper()
-        if rtype not in RECORD_TYPES:
-            raise AnsibleFilterError(f"dns: {where}: type {rtype} is not one of {', '.join(RECORD_TYPES)}")
-        value = rec.get("value")
-        if value in (None, "") and state == "present":
-            raise AnsibleFilterError(f"dns: {where} needs a value")
-        item = {
-            "name": _fqdn(rec["name"], zone),
-            "type": rtype,
-            "value": None if value in (None, "") else _value(rtype, value, where),
-            "ttl": int(ttl if rec.get("ttl") in (None, "") else rec["ttl"]),
-            "proxied": bool(proxied if rec.get("proxied") in (None, "") else rec["proxied"]) and rtype in PROXIABLE,
-        }
+        try:
+            item = _records.normalise_record(rec, zone, ttl=ttl, proxied=proxied, state=state, where=where)
+        except _records.OutsideZoneError as exc:
+            raise AnsibleFilterError(f"dns: {exc} (dns_zone)") from None
+        except _records.DnsError as exc:
+            raise AnsibleFilterError(f"dns: {exc}") from None
         if item not in out:
             out.append(item)
     return out

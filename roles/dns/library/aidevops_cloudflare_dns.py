@@ -188,11 +188,28 @@ records:
        ttl: 300, proxied: false, comment: managed by aidevops}
 """
 
-import ipaddress
 import traceback
 from dataclasses import dataclass, field
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    # The role's module_utils/ (shared with filter_plugins/dns_records.py); Ansible ships it with the module.
+    from ansible.module_utils.aidevops_dns_records import (
+        PROXIABLE, RECORD_TYPES, DnsError, canonical, normalise_record, parse_caa,
+    )
+except ImportError:  # pragma: no cover - this file loaded by path outside Ansible (the unit tests)
+    import importlib.util
+    import os
+    import sys
+
+    _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module_utils", "aidevops_dns_records.py")
+    _spec = importlib.util.spec_from_file_location("aidevops_dns_records", os.path.normpath(_path))
+    _records = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_records)
+    sys.modules.setdefault(_spec.name, _records)
+    PROXIABLE, RECORD_TYPES, DnsError = _records.PROXIABLE, _records.RECORD_TYPES, _records.DnsError
+    canonical, normalise_record, parse_caa = _records.canonical, _records.normalise_record, _records.parse_caa
 
 try:
     import cloudflare
@@ -205,13 +222,7 @@ except ImportError:  # pragma: no cover - reported by the module
     CLOUDFLARE_IMPORT_ERROR = traceback.format_exc()
 
 MANAGED_COMMENT = "managed by aidevops"
-RECORD_TYPES = ("A", "AAAA", "CNAME", "CAA", "TXT")
-PROXIABLE = frozenset({"A", "AAAA", "CNAME"})
 DUPLICATE_RECORD = 81058  # "An identical record already exists."
-
-
-class DnsError(Exception):
-    """A problem worth a clear message (bad input, API error)."""
 
 
 class ConflictError(DnsError):
@@ -222,55 +233,7 @@ class ConflictError(DnsError):
             + ". Delete them, or set adopt (dns_cloudflare_adopt: true) to let aidevops take them over.")
 
 
-# --- records ------------------------------------------------------------------------------------------
-def fqdn(name, zone):
-    """A record name, fully qualified, lower case, without the final dot."""
-    zone = zone.lower().rstrip(".")
-    name = (name or "").strip().lower()
-    if name in ("@", "", zone, zone + "."):
-        return zone
-    if name.endswith("."):
-        name = name[:-1]
-        if name != zone and not name.endswith("." + zone):
-            raise DnsError(f"record {name}. is not in the zone {zone}")
-        return name
-    if name.endswith("." + zone):
-        return name
-    return f"{name}.{zone}"
-
-
-def parse_caa(value):
-    """CAA text `flags tag value` (value quoted or not) as Cloudflare's data object."""
-    parts = str(value).strip().split(None, 2)
-    if len(parts) != 3 or not parts[0].isdigit():
-        raise DnsError(f"CAA value '{value}' is not '<flags> <tag> <value>', e.g. '0 issue letsencrypt.org'")
-    flags, tag, val = parts
-    val = val.strip()
-    if len(val) >= 2 and val[0] == val[-1] == '"':
-        val = val[1:-1]
-    return {"flags": int(flags), "tag": tag.lower(), "value": val}
-
-
-def canonical(rtype, value):
-    """The value in the form used to compare records (addresses normalised, quotes dropped...)."""
-    value = str(value).strip()
-    try:
-        if rtype == "A":
-            return str(ipaddress.IPv4Address(value))
-        if rtype == "AAAA":
-            return ipaddress.IPv6Address(value).compressed
-    except ValueError:
-        raise DnsError(f"'{value}' is not an IPv{4 if rtype == 'A' else 6} address ({rtype} record)") from None
-    if rtype == "CNAME":
-        return value.lower().rstrip(".")
-    if rtype == "TXT":
-        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' and value.count('"') == 2 else value
-    if rtype == "CAA":
-        data = parse_caa(value)
-        return f'{data["flags"]} {data["tag"]} "{data["value"]}"'
-    return value
-
-
+# --- records (names and values are made uniform by module_utils/aidevops_dns_records.py) ----------------
 @dataclass(frozen=True)
 class Wanted:
     name: str
@@ -321,26 +284,16 @@ class Existing:
 
 
 def wanted_records(records, zone, ttl=300, proxied=False, state="present"):
-    """The module's `records` option as Wanted records (validated, de-duplicated, in order)."""
+    """The module's `records` option as Wanted records (validated, de-duplicated, in order). Cloudflare's
+    own rules on top of the shared ones: a proxied record has the automatic TTL (1), others 30-86400."""
     out, seen = [], set()
     for i, rec in enumerate(records or []):
-        if not isinstance(rec, dict) or not rec.get("name") or not rec.get("type"):
-            raise DnsError(f"records[{i}] needs a name and a type")
-        rtype = str(rec["type"]).upper()
-        if rtype not in RECORD_TYPES:
-            raise DnsError(f"records[{i}]: type {rtype} is not one of {', '.join(RECORD_TYPES)}")
-        value = rec.get("value")
-        if value in (None, ""):
-            if state == "present":
-                raise DnsError(f"records[{i}] ({rec['name']} {rtype}) needs a value")
-            content = None
-        else:
-            content = canonical(rtype, value)
-        is_proxied = bool(proxied if rec.get("proxied") is None else rec["proxied"]) and rtype in PROXIABLE
-        rttl = int(ttl if rec.get("ttl") is None else rec["ttl"])
-        if rttl != 1 and not 30 <= rttl <= 86400:
-            raise DnsError(f"records[{i}] ({rec['name']} {rtype}): ttl {rttl} is not 1 (automatic) or 30-86400")
-        w = Wanted(fqdn(rec["name"], zone), rtype, content, 1 if is_proxied else rttl, is_proxied)
+        label = " ".join(str(rec[k]) for k in ("name", "type") if rec.get(k)) if isinstance(rec, dict) else ""
+        label = f" ({label})" if label else ""
+        r = normalise_record(rec, zone, ttl=ttl, proxied=proxied, state=state, where=f"records[{i}]{label}")
+        if r["ttl"] != 1 and not 30 <= r["ttl"] <= 86400:
+            raise DnsError(f"records[{i}]{label}: ttl {r['ttl']} is not 1 (automatic) or 30-86400")
+        w = Wanted(r["name"], r["type"], r["value"], 1 if r["proxied"] else r["ttl"], r["proxied"])
         if (w.key, w.content) in seen:
             continue
         seen.add((w.key, w.content))
