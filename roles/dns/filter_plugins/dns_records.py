@@ -7,6 +7,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
+import yaml
 from ansible.errors import AnsibleFilterError
 
 
@@ -26,8 +27,19 @@ def _load_records():
 
 _records = _load_records()
 
-# Which host names each service of the request needs (Supabase has its API and Studio).
-SERVICE_HOSTS = {"n8n": ["n8n"], "supabase": ["supabase", "studio"]}
+# The roles beside this one: their service declarations (meta/aidevops.yml) say which sites each service has.
+ROLES_DIR = Path(__file__).resolve().parents[2]
+
+
+def declared_sites(roles_dir=ROLES_DIR):
+    """{service: [(site name, default subdomain)]} from the service declarations of the roles in roles_dir."""
+    out = {}
+    for path in sorted(Path(roles_dir).glob("*/meta/aidevops.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        service = (data.get("agent") or {}).get("service") if isinstance(data, dict) else None
+        if service:
+            out[service["name"]] = [(s["name"], s.get("subdomain") or s["name"]) for s in service.get("sites") or []]
+    return out
 
 
 def dns_global_address(candidates, version=4):
@@ -42,19 +54,21 @@ def dns_global_address(candidates, version=4):
     return ""
 
 
-def dns_service_hostnames(services, domain, hostnames=None):
-    """The host names of the requested services: `hostnames` (service -> FQDN) over <service>.<domain>."""
+def dns_service_hostnames(services, domain, hostnames=None, roles_dir=ROLES_DIR):
+    """The host names of the requested services' sites: `hostnames` (site -> FQDN) over <subdomain>.<domain>,
+    as each service's declaration names its sites (n8n; supabase and studio for Supabase)."""
     domain = str(domain or "").lower().rstrip(".")
-    names = {key: f"{key}.{domain}" for hosts in SERVICE_HOSTS.values() for key in hosts}
+    sites = declared_sites(roles_dir)
+    names = {key: f"{sub}.{domain}" for declared in sites.values() for key, sub in declared}
     for key, name in (hostnames or {}).items():
         if key not in names:
             raise AnsibleFilterError(f"dns: unknown service '{key}' in hostnames (expected {', '.join(names)})")
         names[key] = str(name).lower().rstrip(".")
     out = []
     for service in services or []:
-        if service not in SERVICE_HOSTS:
-            raise AnsibleFilterError(f"dns: unknown service '{service}' (expected {', '.join(SERVICE_HOSTS)})")
-        out.extend(names[key] for key in SERVICE_HOSTS[service] if names[key] not in out)
+        if service not in sites:
+            raise AnsibleFilterError(f"dns: unknown service '{service}' (expected {', '.join(sites)})")
+        out.extend(names[key] for key, _ in sites[service] if names[key] not in out)
     return out
 
 

@@ -196,7 +196,12 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 try:
     # The role's module_utils/ (shared with filter_plugins/dns_records.py); Ansible ships it with the module.
     from ansible.module_utils.aidevops_dns_records import (
-        PROXIABLE, RECORD_TYPES, DnsError, canonical, normalise_record, parse_caa,
+        PROXIABLE,
+        RECORD_TYPES,
+        DnsError,
+        canonical,
+        normalise_record,
+        parse_caa,
     )
 except ImportError:  # pragma: no cover - this file loaded by path outside Ansible (the unit tests)
     import importlib.util
