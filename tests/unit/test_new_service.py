@@ -110,3 +110,27 @@ def test_the_report_shows_its_url_login_and_maintenance(inv):
     assert ADMIN_PASSWORD not in md  # masked in the report, delivered in the encrypted credentials file
     guide = md[md.index("## Maintenance guide"):]
     assert "Metabase keeps its questions in /srv/metabase" in guide and "tar czf metabase.tgz /srv/metabase" in guide
+
+
+def _plugin(path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_proxy_and_the_dns_records_serve_it(home):
+    """The roles read the same declarations: nginx_proxy's sites and the dns role's names include it."""
+    proxy = _plugin(home / "roles/nginx_proxy/filter_plugins/declared_sites.py")
+    declared = proxy.declared_sites(home / "roles")
+    names = proxy.site_hostnames(declared, "client.example", {"n8n": "flows.client.example"})
+    sites = proxy.service_sites(declared, ["n8n", "metabase"], names, proxy.site_upstreams(declared))
+    assert [(s["name"], s["server_name"], s["upstream"]) for s in sites] == [
+        ("metabase", "bi.client.example", "http://127.0.0.1:3300"),
+        ("n8n", "flows.client.example", "http://127.0.0.1:5678")]
+    assert sites[1]["websocket"] is True  # n8n's declared proxy settings travel with its site
+    dns = _plugin(home / "roles/dns/filter_plugins/dns_records.py")
+    assert dns.dns_service_hostnames(["n8n", "metabase"], "client.example", roles_dir=home / "roles") == [
+        "n8n.client.example", "bi.client.example"]
