@@ -23,6 +23,7 @@ from orchestrator.ai.choice import AISettings
 from orchestrator.ai.context import decision_context
 from orchestrator.ai.providers.base import BUDGET, Answer, Provider, ProviderError
 from orchestrator.redact import Redactor
+from orchestrator.request.schema import MAX_PARALLEL
 from orchestrator.store import RunStore
 
 SYSTEM = """You are the decision layer of aidevops, which provisions servers with Ansible roles.
@@ -50,7 +51,7 @@ def _reason() -> dict:
 
 def strategic_schema() -> dict:
     return _obj({"strategy": {"type": "string", "enum": list(checks.STRATEGIES)},
-                 "max_parallel": {"type": "integer", "description": "Phases at once under hybrid, 1 to 8."},
+                 "max_parallel": {"type": "integer", "description": "Phases at once under hybrid, {} to {}.".format(*MAX_PARALLEL)},
                  "reason": _reason(), "confidence": _confidence()})
 
 
@@ -121,7 +122,7 @@ class DecisionMaker:
 
         current = {"phases": phases, "offline_choice": {"strategy": strategy, "max_parallel": max_parallel}}
         return self._decide("strategic", "orchestrator", current, system_state,
-                            {"strategies": list(checks.STRATEGIES), "max_parallel": [1, 8]}, strategic_schema(),
+                            {"strategies": list(checks.STRATEGIES), "max_parallel": list(MAX_PARALLEL)}, strategic_schema(),
                             "Choose the execution strategy and how many phases may run at once.", checks.strategic,
                             fallback)
 

@@ -11,7 +11,8 @@ import click
 
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
-from orchestrator.request import inventory_dir, load_request
+from orchestrator.request import STRATEGIES, inventory_dir, load_request
+from orchestrator.request.ai import PROVIDER_CHOICES
 from orchestrator.run.context import ControllerAgents
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
@@ -41,13 +42,13 @@ def load_plan(inventory: str | None, strategy: str | None, only: str | None):
 
 
 strategy_option = click.option(
-    "--strategy", type=click.Choice(["sequential", "parallel", "hybrid", "adaptive"]),
+    "--strategy", type=click.Choice(STRATEGIES),
     help="How phases are scheduled (default: the request's options.strategy, else hybrid).",
 )
 only_option = click.option("--only", metavar="PHASE[,PHASE]", help="Run only these phases (others are taken as done).")
 ai_option = click.option(
     "--ai", "ai", metavar="PROVIDER",
-    help="Who makes the decisions: anthropic, openai, offline or replay:FILE (default: the request's ai.provider, "
+    help=f"Who makes the decisions: {PROVIDER_CHOICES} (default: the request's ai.provider, "
          "$AIDEVOPS_AI, anthropic if ANTHROPIC_API_KEY is set, else offline).",
 )
 yes_option = click.option("--yes", "-y", is_flag=True,
