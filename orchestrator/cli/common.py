@@ -11,7 +11,7 @@ import click
 
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
-from orchestrator.request import STRATEGIES, inventory_dir, load_request
+from orchestrator.request import STRATEGIES, check_inventory, inventory_dir
 from orchestrator.request.ai import PROVIDER_CHOICES
 from orchestrator.run.context import ControllerAgents
 from orchestrator.state import StateDir
@@ -36,7 +36,7 @@ inventory_option = click.option(
 
 
 def load_plan(inventory: str | None, strategy: str | None, only: str | None):
-    request = load_request(resolve_inventory(inventory))
+    request = check_inventory(resolve_inventory(inventory))  # every file checked before anything is created
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     return request, build_plan(request, strategy, only_list)
 

@@ -69,6 +69,8 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
     def fail(key: str, message: str, hint: str | None = None) -> BadInput:
         return BadInput(f"{key}: {message}" if key else message, where=str(path), hint=hint)
 
+    if data is None:
+        raise fail("", "the file is empty", "list your server under all.hosts as in inventories/example/hosts.yml")
     if not isinstance(data, dict):
         raise fail("", f"expected a mapping with an 'all' group, got {_kind(data)}",
                    "see inventories/example/hosts.yml")
