@@ -6,6 +6,7 @@ model.py is what the rest of the tool reads; inventory.py reads hosts.yml; parse
 preflight.py checks every other file a run reads (role settings, vault files) before anything runs.
 """
 
+from orchestrator.inventory_yaml import load_yaml
 from orchestrator.request.ai import AI_PROVIDERS
 from orchestrator.request.fields import valid_domain
 from orchestrator.request.inventory import HOSTS_FILES, inventory_dir, load_hosts
@@ -14,7 +15,6 @@ from orchestrator.request.parse import load_request, parse_request
 from orchestrator.request.preflight import check_inventory
 from orchestrator.request.schema import DNS_PROVIDERS, STRATEGIES
 from orchestrator.request.validation import ValidationSettings
-from orchestrator.request.yaml_files import load_yaml
 
 __all__ = ["AI_PROVIDERS", "DNS_PROVIDERS", "HOSTS_FILES", "STRATEGIES", "DeploymentRequest", "Host",
            "ValidationSettings", "check_inventory", "inventory_dir", "load_hosts", "load_request", "load_yaml", "parse_request",

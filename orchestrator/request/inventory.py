@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import load_yaml
 from orchestrator.request.fields import excerpt
 from orchestrator.request.model import Host
-from orchestrator.request.yaml_files import load_yaml
 
 HOSTS_FILES = ("hosts.yml", "hosts.yaml")
 GROUP_KEYS = ("hosts", "vars", "children")

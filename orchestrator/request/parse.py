@@ -14,12 +14,12 @@ from typing import Any
 from orchestrator.agents import services as declared_services
 from orchestrator.agents import sites as declared_sites
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import load_yaml
 from orchestrator.request import schema
 from orchestrator.request.fields import excerpt
 from orchestrator.request.inventory import inventory_dir, load_hosts
 from orchestrator.request.model import DeploymentRequest, Host
 from orchestrator.request.validation import ValidationSettings
-from orchestrator.request.yaml_files import load_yaml
 
 REQUEST_FILE = Path("group_vars/all/aidevops.yml")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from orchestrator import project, vault
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import parse_yaml, read_text
 from orchestrator.request.model import DeploymentRequest
 from orchestrator.request.parse import load_request
 from orchestrator.request.role_vars import check_vars, role_specs
-from orchestrator.request.yaml_files import parse_yaml, read_text
 
 VARS_DIRS = ("group_vars", "host_vars")
 ENCRYPTED = "$ANSIBLE_VAULT"

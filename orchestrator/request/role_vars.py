@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import load_yaml
 from orchestrator.request.fields import excerpt
-from orchestrator.request.yaml_files import load_yaml
 
 _TRUE = {"yes", "on", "1", "true", "y", "t", 1, 1.0, True}
 _FALSE = {"no", "off", "0", "false", "n", "f", 0, 0.0, False}

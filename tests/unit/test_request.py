@@ -128,3 +128,11 @@ def test_schema_mistakes_are_one_short_line(inventory, body, message):
     write(inventory / "group_vars/all/aidevops.yml", "aidevops:\n" + "\n".join(lines.values()) + "\n")
     msg = _error(inventory)
     assert message in msg and len(msg) < 400
+
+
+def test_the_commented_example_request_shows_every_key_of_the_schema():
+    from orchestrator.request import schema
+    text = (ROOT / "inventories/example/group_vars/all/aidevops.yml").read_text()
+    for path, model in schema.SECTIONS.items():
+        for name in model.model_fields:
+            assert f" {name}:" in text, f"{path}.{name} is not in the example request"
