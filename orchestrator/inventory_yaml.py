@@ -1,5 +1,6 @@
-"""Reading the inventory's YAML files strictly (every reader of the inventory uses StrictLoader): a duplicate key, bytes that are not UTF-8, a file too large to
-be a settings file or one that cannot be read is one error line naming the file, never a traceback.
+"""Reading the inventory's YAML files strictly (every reader of the inventory uses StrictLoader): a duplicate
+key, bytes that are not UTF-8, a file too large to be a settings file or one that cannot be read is one error
+line naming the file, never a traceback.
 
 PyYAML's SafeLoader keeps the last of two equal keys without a word; Ansible warns and does the same. In a
 request that silently drops what the user wrote first, so the loader here refuses it.

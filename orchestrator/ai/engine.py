@@ -51,7 +51,8 @@ def _reason() -> dict:
 
 def strategic_schema() -> dict:
     return _obj({"strategy": {"type": "string", "enum": list(checks.STRATEGIES)},
-                 "max_parallel": {"type": "integer", "description": "Phases at once under hybrid, {} to {}.".format(*MAX_PARALLEL)},
+                 "max_parallel": {"type": "integer",
+                                  "description": "Phases at once under hybrid, {} to {}.".format(*MAX_PARALLEL)},
                  "reason": _reason(), "confidence": _confidence()})
 
 
@@ -122,7 +123,8 @@ class DecisionMaker:
 
         current = {"phases": phases, "offline_choice": {"strategy": strategy, "max_parallel": max_parallel}}
         return self._decide("strategic", "orchestrator", current, system_state,
-                            {"strategies": list(checks.STRATEGIES), "max_parallel": list(MAX_PARALLEL)}, strategic_schema(),
+                            {"strategies": list(checks.STRATEGIES), "max_parallel": list(MAX_PARALLEL)},
+                            strategic_schema(),
                             "Choose the execution strategy and how many phases may run at once.", checks.strategic,
                             fallback)
 

@@ -17,5 +17,5 @@ from orchestrator.request.schema import DNS_PROVIDERS, STRATEGIES
 from orchestrator.request.validation import ValidationSettings
 
 __all__ = ["AI_PROVIDERS", "DNS_PROVIDERS", "HOSTS_FILES", "STRATEGIES", "DeploymentRequest", "Host",
-           "ValidationSettings", "check_inventory", "inventory_dir", "load_hosts", "load_request", "load_yaml", "parse_request",
-           "valid_domain"]
+           "ValidationSettings", "check_inventory", "inventory_dir", "load_hosts", "load_request", "load_yaml",
+           "parse_request", "valid_domain"]

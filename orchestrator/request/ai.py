@@ -21,10 +21,13 @@ def _provider(value: str) -> str:
     return value
 
 
+Provider = Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x1f]*$"), AfterValidator(_provider)]
+
+
 class AISection(Section):
-    provider: Annotated[str, Field(max_length=4096, pattern=r"^[^\x00-\x1f]*$"), AfterValidator(_provider)] | None = \
-        Field(None, description=f"Who makes the decisions: {PROVIDER_CHOICES} (answers recorded by an earlier "
-                                "run, `aidevops decisions RUN_ID --json`).")
+    provider: Provider | None = Field(
+        None, description=f"Who makes the decisions: {PROVIDER_CHOICES} (answers recorded by an earlier run, "
+                          "`aidevops decisions RUN_ID --json`).")
     model: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$",
                               description="The provider's model name (default: the provider's default).")
     base_url: str | None = Field(None, max_length=2048, pattern=r"^https?://\S+$",

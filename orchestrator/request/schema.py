@@ -1,10 +1,10 @@
 """The deployment request's schema: one pydantic model per section, each field with its description, limits
 and character set. Validation, the reference in docs/request.md and the CLI's choices all come from here.
 
-pydantic's own error texts name Python types; `bad_input` turns the first error into the one line the CLI
+pydantic's own error texts name Python types; `describe` turns the first error into the one line the CLI
 prints: the file, the key path (`aidevops.options.strategy`), what was expected, a short excerpt of what was
-given, and a hint. Service names and their sites are not in the schema: they come from the roles'
-declarations and are checked in parse.py.
+given, and a hint (`validate` raises it as BadInput). Service names and their sites are not in the schema:
+they come from the roles' declarations and are checked in parse.py.
 """
 
 from __future__ import annotations
@@ -96,10 +96,6 @@ def _range(field) -> tuple[Any, Any, Any]:
     return ge, gt, le
 
 
-_TYPE_NAMES = {"dict": "a mapping", "list": "a list", "str": "text", "int": "a whole number",
-               "float": "a number", "bool": "true or false", "NoneType": "nothing"}
-
-
 def _kind(value: Any) -> str:
     return type(value).__name__
 
@@ -107,8 +103,7 @@ def _kind(value: Any) -> str:
 def describe(error: dict) -> tuple[str, str, str | None]:
     """(key path, message, hint) for one pydantic error."""
     loc, kind, value, ctx = tuple(error["loc"]), error["type"], error.get("input"), error.get("ctx") or {}
-    if loc and loc[-1] in ("function-after[_domain(), constrained-str]",):
-        loc = loc[:-1]
+    # pydantic adds the validator's name to the location (`function-after[...]`): not a key of the file.
     loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
     key = key_path(loc)
     field = _field(loc) if loc else None
@@ -141,7 +136,7 @@ def describe(error: dict) -> tuple[str, str, str | None]:
         ge, gt, le = _range(field)
         unit = (field.json_schema_extra or {}).get("unit") if field and isinstance(field.json_schema_extra,
                                                                                    dict) else None
-        whole = kind.startswith("int") or (field is not None and field.annotation is int)
+        whole = kind.startswith("int") or (field is not None and int in (field.annotation, *get_args(field.annotation)))
         if gt == 0:
             return key, f"expected a positive number, got {excerpt(value)}", (f"at most {le}" if le else None)
         noun = unit or ("a whole number" if whole else "a number")
