@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 EXCERPT = 40  # characters of a bad value quoted back: enough to recognise it, never a pasted file
@@ -19,6 +19,12 @@ class Section(BaseModel):
     """Every section: unknown keys refused, no silent conversion ('8' is not 8, 'yes' is not true)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, data: Any) -> Any:
+        """A key written with no value (`cert_min_days:`) keeps its default, or is missing if required."""
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 def excerpt(value: Any) -> str:

@@ -75,7 +75,7 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     return DeploymentRequest(
         inventory=inventory, domain=req.domain, admin_email=req.admin_email, services=tuple(services),
         dns_provider=req.dns.provider, hostnames=hostnames, hosts=hosts, strategy=options.strategy,
-        max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True),
-        ai=req.ai.model_dump(exclude_unset=True) if req.ai else {},
+        max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True, exclude_none=True),
+        ai=req.ai.model_dump(exclude_unset=True, exclude_none=True) if req.ai else {},
         validation=req.validation or ValidationSettings(),
     )

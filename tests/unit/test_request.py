@@ -136,3 +136,14 @@ def test_the_commented_example_request_shows_every_key_of_the_schema():
     for path, model in schema.SECTIONS.items():
         for name in model.model_fields:
             assert f" {name}:" in text, f"{path}.{name} is not in the example request"
+
+
+def test_a_key_written_empty_keeps_its_default(inventory):
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  dns: {provider: none}\n"
+          "  ai: {retries: null, timeout: null}\n  options: {strategy: null, max_parallel: null}\n"
+          "  validation: {cert_min_days: null}\n")
+    req = load_request(inventory)
+    assert req.ai == {} and req.strategy is None and req.max_parallel == 2 and req.validation.cert_min_days == 14
+    write(inventory / "group_vars/all/aidevops.yml", "aidevops:\n  domain:\n  admin_email: a@example.com\n")
+    assert "aidevops.domain: missing" in _error(inventory)
