@@ -83,12 +83,14 @@ def _cell(text: str) -> str:
 
 
 def _table(path: str, model: type[BaseModel]) -> list[str]:
-    lines = [f"## `{path}`", "", (model.__doc__ or "").strip() if model is schema.Request else "",
-             "", "| key | type | default | limits | meaning |", "|---|---|---|---|---|"]
+    lines = [f"## `{path}`", ""]
+    if model is schema.Request:  # the top section says where the mapping lives
+        lines += [(model.__doc__ or "").strip(), ""]
+    lines += ["| key | type | default | limits | meaning |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         lines.append(f"| `{name}` | {_cell(_type(field.annotation))} | {_cell(_default(field))} | "
                      f"{_cell(_limits(field))} | {_cell(field.description or '')} |")
-    return [line for i, line in enumerate(lines) if line or i != 2] + [""]
+    return lines + [""]
 
 
 def render() -> str:
