@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import StrictLoader
 
 PASSWORD_FILE = ".vault-pass"
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|encryption_key|private_key)", re.IGNORECASE)
@@ -84,10 +85,10 @@ def secret_values(inventory: Path) -> list[str]:
                 text = vault.decrypt(text).decode()
             except Exception as exc:
                 raise BadInput(f"cannot decrypt: {exc}", where=str(path), hint="check the vault password") from None
-            values.extend(_strings(yaml.safe_load(text)))
+            values.extend(_strings(yaml.load(text, Loader=StrictLoader)))  # noqa: S506
         else:
             try:
-                values.extend(_secret_strings(yaml.safe_load(text)))
+                values.extend(_secret_strings(yaml.load(text, Loader=StrictLoader)))  # noqa: S506
             except yaml.YAMLError:
                 continue  # the request loader reports YAML errors where they matter
     return values
@@ -104,7 +105,7 @@ def read_vars(path: Path, inventory: Path) -> dict[str, Any]:
         if password is None:
             return {}
         text = vault_lib(password).decrypt(text.encode()).decode()
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=StrictLoader)  # noqa: S506
     return data if isinstance(data, dict) else {}
 
 

@@ -18,6 +18,7 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 step "unit tests"
 $BIN/lint-imports || exit 1
 $BIN/python -m orchestrator.agents.docs --check roles/* || exit 1
+$BIN/python -m orchestrator.request.docs --check || exit 1
 $BIN/pytest -q tests/unit || exit 1
 
 step "shared images (cached by version)"

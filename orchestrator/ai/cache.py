@@ -1,5 +1,6 @@
-"""Valid answers kept on disk (the state folder's ai-cache/), keyed by provider, model and the whole request,
-so an identical request (a re-run, or `run` after `plan`) costs nothing. Replayed decisions are never cached."""
+"""Valid answers kept on disk (the state folder's ai-cache/), keyed by what decides the answer (engine.py
+builds the key: provider, model, the decision's context without the run history), so the same question (a
+re-run, or `run` after `plan`) costs nothing. Replayed decisions are never cached."""
 
 from __future__ import annotations
 

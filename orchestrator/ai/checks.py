@@ -10,8 +10,11 @@ from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.bounds import Bounds, Confirm
+from orchestrator.request import STRATEGIES as REQUESTABLE
+from orchestrator.request.schema import MAX_PARALLEL
 
-STRATEGIES = ("sequential", "parallel", "hybrid")
+# What a model may answer: a concrete strategy (adaptive is the request asking the planner to choose).
+STRATEGIES = tuple(s for s in REQUESTABLE if s != "adaptive")
 
 
 class Invalid(Exception):
@@ -22,8 +25,9 @@ def strategic(data: dict) -> dict:
     if data.get("strategy") not in STRATEGIES:
         raise Invalid(f"strategy: {data.get('strategy')!r} is not one of {list(STRATEGIES)}")
     mp = data.get("max_parallel")
-    if not isinstance(mp, int) or isinstance(mp, bool) or not 1 <= mp <= 8:
-        raise Invalid(f"max_parallel: expected a whole number from 1 to 8, got {mp!r}")
+    low, high = MAX_PARALLEL
+    if not isinstance(mp, int) or isinstance(mp, bool) or not low <= mp <= high:
+        raise Invalid(f"max_parallel: expected a whole number from {low} to {high}, got {mp!r}")
     return {"strategy": data["strategy"], "max_parallel": mp, "reason": str(data.get("reason", "")),
             "confidence": data.get("confidence")}
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import BadInput
-from orchestrator.request.ai import AI_PROVIDERS
+from orchestrator.request.ai import AI_PROVIDERS, PROVIDER_CHOICES
 
 DEFAULT_TOKEN_BUDGET = 60_000  # tokens in + out per run; a run makes a handful of small decisions
 DEFAULT_MAX_RECOVERIES = 2  # recovery attempts per failed phase
@@ -73,7 +73,7 @@ def resolve(flag: str | None, request_ai: dict | None = None, inventory: Path | 
         choice = "replay"
     elif choice not in AI_PROVIDERS:
         raise BadInput(f"unknown AI provider '{choice}'", where=source,
-                       hint=f"expected one of {', '.join(AI_PROVIDERS)} or replay:FILE")
+                       hint=f"expected one of {PROVIDER_CHOICES}")
 
     prefix = "OPENAI" if choice == "openai" else "ANTHROPIC"
     return AISettings(

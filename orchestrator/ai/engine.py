@@ -2,8 +2,9 @@
 
 Every decision, whoever made it, is recorded in the run store: provider, model, the prompt's sha256 and
 size (never the prompt), the raw answer, the check's result, the decision used, why it fell back, tokens,
-latency and request id. Valid answers are cached on disk under the state folder, keyed by provider,
-model and the whole request, so an identical request (a re-run, or `run` after `plan`) costs nothing.
+latency and request id. Valid answers are cached on disk under the state folder, keyed by what decides
+the answer (provider, model, the decision's own context: request, plan, declared variables, the failure),
+not by the history of past runs the prompt also shows, so a re-run, or `run` after `plan`, costs nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from orchestrator.ai.choice import AISettings
 from orchestrator.ai.context import decision_context
 from orchestrator.ai.providers.base import BUDGET, Answer, Provider, ProviderError
 from orchestrator.redact import Redactor
+from orchestrator.request.schema import MAX_PARALLEL
 from orchestrator.store import RunStore
 
+VOLATILE_CONTEXT = ("agent_history", "recent_decisions", "system_state")  # left out of the cache key
 SYSTEM = """You are the decision layer of aidevops, which provisions servers with Ansible roles.
 You never run anything: you answer by calling the one tool given, with arguments matching its schema.
 Choose conservatively: the safest option that gets the deployment done. When unsure, keep the defaults
@@ -50,7 +53,8 @@ def _reason() -> dict:
 
 def strategic_schema() -> dict:
     return _obj({"strategy": {"type": "string", "enum": list(checks.STRATEGIES)},
-                 "max_parallel": {"type": "integer", "description": "Phases at once under hybrid, 1 to 8."},
+                 "max_parallel": {"type": "integer",
+                                  "description": "Phases at once under hybrid, {} to {}.".format(*MAX_PARALLEL)},
                  "reason": _reason(), "confidence": _confidence()})
 
 
@@ -121,7 +125,8 @@ class DecisionMaker:
 
         current = {"phases": phases, "offline_choice": {"strategy": strategy, "max_parallel": max_parallel}}
         return self._decide("strategic", "orchestrator", current, system_state,
-                            {"strategies": list(checks.STRATEGIES), "max_parallel": [1, 8]}, strategic_schema(),
+                            {"strategies": list(checks.STRATEGIES), "max_parallel": list(MAX_PARALLEL)},
+                            strategic_schema(),
                             "Choose the execution strategy and how many phases may run at once.", checks.strategic,
                             fallback)
 
@@ -197,7 +202,12 @@ class DecisionMaker:
                                     validation={"ok": True})
             answer, cached, error = None, False, None
             model = getattr(self._provider, "model", None) or self.settings.model or ""
-            key = self.cache.key(self.settings.provider, model, SYSTEM, prompt, schema)
+            # History and the run's own earlier decisions change with every run: they inform the model, but the
+            # same question about the same request, plan and failure keeps its answer.
+            decisive = {k: v for k, v in context.items() if k not in VOLATILE_CONTEXT}
+            key = self.cache.key(self.settings.provider, model, SYSTEM, schema,
+                                 self.redactor.text(json.dumps(decisive, sort_keys=True, default=str)),
+                                 self.redactor.text(output))
             try:
                 answer = self.cache.get(key)
                 cached = answer is not None

@@ -20,7 +20,7 @@ class Signature:
     name: str
     pattern: re.Pattern
     action: str
-    backoff: int  # seconds before the retry
+    backoff: int  # seconds before the first retry; later ones wait longer (run/backoff.py)
     reason: str
 
 
@@ -77,7 +77,8 @@ def recovery(failures: list[dict[str, Any]], attempt: int) -> dict[str, Any]:
     if sig.action == RETRY and attempt > 1 and sig.name == "acme_failure":
         return {"action": ABORT, "variables": {}, "backoff_seconds": 0, "confidence": 0.6,
                 "reason": f"offline: {sig.name} again after a retry; needs a look (DNS records, port 80)"}
-    return {"action": sig.action, "variables": {}, "backoff_seconds": sig.backoff * attempt,
+    # The signature's base wait: the orchestrator grows it with each attempt (run/backoff.py).
+    return {"action": sig.action, "variables": {}, "backoff_seconds": sig.backoff,
             "confidence": 0.8, "reason": f"offline: {sig.name}: {sig.reason}"}
 
 

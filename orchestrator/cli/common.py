@@ -11,7 +11,8 @@ import click
 
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
-from orchestrator.request import inventory_dir, load_request
+from orchestrator.request import STRATEGIES, check_inventory, inventory_dir
+from orchestrator.request.ai import PROVIDER_CHOICES
 from orchestrator.run.context import ControllerAgents
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
@@ -35,19 +36,19 @@ inventory_option = click.option(
 
 
 def load_plan(inventory: str | None, strategy: str | None, only: str | None):
-    request = load_request(resolve_inventory(inventory))
+    request = check_inventory(resolve_inventory(inventory))  # every file checked before anything is created
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     return request, build_plan(request, strategy, only_list)
 
 
 strategy_option = click.option(
-    "--strategy", type=click.Choice(["sequential", "parallel", "hybrid", "adaptive"]),
+    "--strategy", type=click.Choice(STRATEGIES),
     help="How phases are scheduled (default: the request's options.strategy, else hybrid).",
 )
 only_option = click.option("--only", metavar="PHASE[,PHASE]", help="Run only these phases (others are taken as done).")
 ai_option = click.option(
     "--ai", "ai", metavar="PROVIDER",
-    help="Who makes the decisions: anthropic, openai, offline or replay:FILE (default: the request's ai.provider, "
+    help=f"Who makes the decisions: {PROVIDER_CHOICES} (default: the request's ai.provider, "
          "$AIDEVOPS_AI, anthropic if ANTHROPIC_API_KEY is set, else offline).",
 )
 yes_option = click.option("--yes", "-y", is_flag=True,

@@ -21,10 +21,10 @@ def validate(inventory, audit, as_json):
 
     Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did."""
     from orchestrator.cli.render import print_validation
-    from orchestrator.request import load_request
+    from orchestrator.request import check_inventory
     from orchestrator.validation.standalone import validate as run_validation
 
-    request = load_request(resolve_inventory(inventory))
+    request = check_inventory(resolve_inventory(inventory))
     note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
     outcome = run_validation(request, audit=audit, note=note)
     if as_json:

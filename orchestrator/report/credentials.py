@@ -13,6 +13,7 @@ import yaml
 
 from orchestrator import vault
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import StrictLoader
 
 MASK = "••••••••"
 # The files the service roles write their generated secrets to (vault_n8n.yml, vault_supabase.yml, ...).
@@ -77,7 +78,7 @@ def read(inventory: Path) -> Credentials:
             except AnsibleError as exc:
                 raise BadInput(f"cannot decrypt: {exc}", where=str(path), hint="check the vault password") from None
         try:
-            data = yaml.safe_load(text) or {}
+            data = yaml.load(text, Loader=StrictLoader) or {}  # noqa: S506
         except yaml.YAMLError:
             raise BadInput("invalid YAML in a vault file", where=str(path), hint="fix or regenerate it") from None
         rel = str(path.relative_to(inventory))

@@ -15,6 +15,7 @@ import yaml
 
 from orchestrator import project
 from orchestrator.agents import registry
+from orchestrator.inventory_yaml import StrictLoader
 
 
 class RoleVars:
@@ -30,7 +31,7 @@ class RoleVars:
             if text.startswith("$ANSIBLE_VAULT"):
                 continue  # secrets are read by credentials.py, never here
             try:
-                data = yaml.safe_load(text)
+                data = yaml.load(text, Loader=StrictLoader)  # noqa: S506
             except yaml.YAMLError:
                 continue
             if isinstance(data, dict):

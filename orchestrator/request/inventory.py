@@ -1,30 +1,27 @@
-"""Reading the inventory's files: its YAML, its folder, and the hosts of hosts.yml with their variables."""
+"""Reading the inventory's files: its folder, and the hosts of hosts.yml with their variables.
+
+hosts.yml is checked in every shape a user can write it (a list where a mapping belongs, vars as a string,
+an unknown key in a group, an odd host name): each mistake is one line naming the file and the key path,
+e.g. `all.children.web.vars`.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import load_yaml
+from orchestrator.request.fields import excerpt
 from orchestrator.request.model import Host
 
 HOSTS_FILES = ("hosts.yml", "hosts.yaml")
-
-
-def load_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise BadInput(f"cannot read the file: {exc.strerror}", where=str(path)) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BadInput(f"invalid YAML: {problem}", where=where, hint="fix the syntax") from None
+GROUP_KEYS = ("hosts", "vars", "children")
+# A host name or address as Ansible takes it literally: no spaces, quotes or brackets (Ansible reads
+# `web[1:3]` as a range of hosts, which aidevops does not expand).
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}$")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def inventory_dir(path: Path) -> Path:
@@ -36,35 +33,81 @@ def inventory_dir(path: Path) -> Path:
     return path.resolve()
 
 
-def load_hosts(inventory: Path) -> tuple[Host, ...]:
-    """Hosts of a YAML inventory (hosts.yml), with the vars set on them or their groups in that file."""
-    hosts_file = next((inventory / n for n in HOSTS_FILES if (inventory / n).exists()), None)
-    if hosts_file is None:
+def hosts_file(inventory: Path) -> Path:
+    found = next((inventory / n for n in HOSTS_FILES if (inventory / n).exists() or (inventory / n).is_symlink()),
+                 None)
+    if found is None:
         raise BadInput(
             "no hosts file", where=str(inventory / HOSTS_FILES[0]),
             hint="list your server under all.hosts as in inventories/example/hosts.yml, "
             "or run `aidevops sandbox up` for the local sandbox",
         )
-    data = load_yaml(hosts_file)
+    return found
+
+
+def _kind(value: Any) -> str:
+    return {"dict": "a mapping", "list": "a list", "str": "text"}.get(type(value).__name__, type(value).__name__)
+
+
+def _variables(value: Any, path: str, fail) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail(path, f"expected a mapping of variables, got {_kind(value)}", "write `name: value` lines under it")
+    for name in value:
+        if not isinstance(name, str) or not _VAR_NAME.match(name):
+            raise fail(f"{path}.{str(name)[:40]}", f"{excerpt(name)} is not a variable name",
+                       "letters, digits and _, not starting with a digit")
+    return value
+
+
+def load_hosts(inventory: Path) -> tuple[Host, ...]:
+    """Hosts of a YAML inventory (hosts.yml), with the vars set on them or their groups in that file."""
+    path = hosts_file(inventory)
+    data = load_yaml(path)
+
+    def fail(key: str, message: str, hint: str | None = None) -> BadInput:
+        return BadInput(f"{key}: {message}" if key else message, where=str(path), hint=hint)
+
+    if data is None:
+        raise fail("", "the file is empty", "list your server under all.hosts as in inventories/example/hosts.yml")
     if not isinstance(data, dict):
-        raise BadInput("expected a mapping with an 'all' group", where=str(hosts_file))
+        raise fail("", f"expected a mapping with an 'all' group, got {_kind(data)}",
+                   "see inventories/example/hosts.yml")
     found: dict[str, dict[str, Any]] = {}
 
-    def walk(group: Any, inherited: dict[str, Any], path: str) -> None:
+    def walk(group: Any, inherited: dict[str, Any], key: str, depth: int = 0) -> None:
         if group is None:
             return
         if not isinstance(group, dict):
-            raise BadInput(f"'{path}' must be a mapping", where=str(hosts_file))
-        gvars = {**inherited, **(group.get("vars") or {})}
-        for name, hvars in (group.get("hosts") or {}).items():
-            found[str(name)] = {**found.get(str(name), {}), **gvars, **(hvars or {})}
-        for child, body in (group.get("children") or {}).items():
-            walk(body, gvars, f"{path}.children.{child}")
+            raise fail(key, f"expected a group (a mapping of hosts, vars, children), got {_kind(group)}")
+        if depth > 20:
+            raise fail(key, "groups nested too deeply")
+        for name in group:
+            if name not in GROUP_KEYS:
+                raise fail(f"{key}.{str(name)[:40]}", "unknown key", f"a group holds {', '.join(GROUP_KEYS)}")
+        gvars = {**inherited, **_variables(group.get("vars"), f"{key}.vars", fail)}
+        hosts = group.get("hosts")
+        if hosts is not None and not isinstance(hosts, dict):
+            raise fail(f"{key}.hosts", f"expected a mapping of host names, got {_kind(hosts)}",
+                       "write each host as `name:` with its variables indented below it")
+        for name, hvars in (hosts or {}).items():
+            if not isinstance(name, str) or not _HOST_NAME.match(name):
+                raise fail(f"{key}.hosts", f"{excerpt(name)} is not a host name",
+                           "letters, digits, '.', '-', '_' (ranges like web[1:3] are not expanded)")
+            found[name] = {**found.get(name, {}), **gvars,
+                           **_variables(hvars, f"{key}.hosts.{name}", fail)}
+        children = group.get("children")
+        if children is not None and not isinstance(children, dict):
+            raise fail(f"{key}.children", f"expected a mapping of groups, got {_kind(children)}",
+                       "write each child group as `name:` with its hosts indented below it")
+        for child, body in (children or {}).items():
+            walk(body, gvars, f"{key}.children.{str(child)[:40]}", depth + 1)
 
     for top, body in data.items():
-        walk(body, {}, str(top))
+        walk(body, {}, str(top)[:40])
     if not found:
-        raise BadInput("the inventory lists no host", where=str(hosts_file), hint="add one under all.hosts")
+        raise fail("", "the inventory lists no host", "add one under all.hosts")
     hosts = tuple(Host(name, hvars) for name, hvars in found.items())
     for host in hosts:
         key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
@@ -73,8 +116,6 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
             if not key_path.is_absolute():
                 key_path = inventory / key_path
             if not key_path.exists():
-                raise BadInput(
-                    f"host '{host.name}': ansible_ssh_private_key_file {key} does not exist",
-                    where=str(hosts_file), hint="point it at the SSH private key for this server",
-                )
+                raise fail("", f"host '{host.name}': ansible_ssh_private_key_file {str(key)[:80]} does not exist",
+                           "point it at the SSH private key for this server")
     return hosts

@@ -8,6 +8,7 @@ A recovery that worked is remembered by its failure signature and reused next ti
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import threading
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 from orchestrator.ai import offline
 from orchestrator.ai.engine import DecisionMaker
 from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, SKIPPED, SUCCEEDED, PhaseResult
+from orchestrator.run import backoff
 from orchestrator.run.events import TaskEvent
 
 _VOLATILE = re.compile(r"\b[0-9a-f]{8,}\b|\d+(\.\d+)?|/tmp/\S+|\.ansible/tmp/\S+", re.IGNORECASE)
@@ -39,13 +41,14 @@ def signature(phase: str, failures: list[dict[str, Any]]) -> str:
 class Recovery:
     def __init__(self, maker: DecisionMaker, *, max_attempts: int, cancel: threading.Event,
                  system_state: Callable[[], dict], note: Callable[[str, str], None],
-                 sleep: Callable[[float], bool] | None = None):
+                 sleep: Callable[[float], bool] | None = None, rand: Callable[[], float] = random.random):
         self.maker = maker
         self.max_attempts = max_attempts
         self.cancel = cancel
         self.system_state = system_state
         self.note = note
         self.sleep = sleep or cancel.wait  # returns True when cancelled during the wait
+        self.rand = rand  # the jitter of the waits (tests pass a fixed one)
         self.recovered: dict[str, str] = {}  # phase -> what fixed it, for the optimization decision
 
     def recover(self, phase: str, result: PhaseResult, failures: Callable[[], list[TaskEvent]],
@@ -65,8 +68,13 @@ class Recovery:
             if action == offline.SKIP:
                 return replace(result, status=SKIPPED, reason=f"skipped after failure by a recovery decision: {why}"
                                f" (was: {result.reason})")
-            if d.data.get("backoff_seconds") and self.sleep(float(d.data["backoff_seconds"])):
-                return replace(result, status=CANCELLED, reason="cancelled by the user")
+            wait = backoff.wait_seconds(float(d.data.get("backoff_seconds") or 0), attempt,
+                                        self.maker.settings.recovery_backoff_cap,
+                                        asked=backoff.retry_after(summary), rand=self.rand)
+            if wait:
+                self.note(phase, f"waiting {wait:.0f}s before retry {attempt}")
+                if self.sleep(wait):
+                    return replace(result, status=CANCELLED, reason="cancelled by the user")
             if self.cancel.is_set():
                 return replace(result, status=CANCELLED, reason="cancelled by the user")
             if action == offline.RETRY_WITH_VARIABLES:

@@ -47,16 +47,33 @@ def problems(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.status in ("failed", "error")]
 
 
+# The security audits run only when the request asks for them (validation.audit): one of them skipped, e.g.
+# because its tool is missing on the controller, is a check asked for and not made.
+ASKED_FOR = ("audit.",)
+
+
+def not_made(findings: list[Finding]) -> list[Finding]:
+    """Checks the request asked for that were skipped."""
+    return [f for f in findings if f.status == "skipped" and f.check_id.startswith(ASKED_FOR)]
+
+
+def _named(f: Finding) -> str:
+    return f"{f.check_id}" + (f" on {f.host}" if f.host else "") + (f": {f.evidence}" if f.evidence else "")
+
+
 def verdict(findings: list[Finding]) -> tuple[str, str]:
     """(succeeded|degraded|failed, one-line reason) from the findings' statuses and severities."""
     bad = problems(findings)
     passed = sum(f.status == "passed" for f in findings)
+    skipped = not_made(findings)
+    if not bad and skipped:
+        return "degraded", (f"{len(skipped)} check(s) asked for were skipped of {len(findings)}; "
+                            f"first: {_named(skipped[0])}")
     if not bad:
         return "succeeded", f"{passed} check(s) passed"
     blocking = [f for f in bad if f.severity in BLOCKING]
     worst = min(bad, key=lambda f: SEVERITIES.index(f.severity) if f.severity in SEVERITIES else 9)
-    first = f"{worst.check_id}" + (f" on {worst.host}" if worst.host else "") + (
-        f": {worst.evidence}" if worst.evidence else "")
     status = "failed" if blocking else "degraded"
     counted = f"{len(blocking)} critical/high" if blocking else f"{len(bad)} medium/low"
-    return status, f"{counted} check(s) failed of {len(findings)}; first: {first}"
+    also = f"; {len(skipped)} asked for were skipped ({skipped[0].check_id})" if skipped else ""
+    return status, f"{counted} check(s) failed of {len(findings)}; first: {_named(worst)}{also}"

@@ -14,7 +14,7 @@ from orchestrator.run.bus import Topic
 from orchestrator.run.phases import PhaseExecutor
 from orchestrator.run.session import RunSession
 from orchestrator.validation import agent
-from orchestrator.validation.findings import BLOCKING, problems
+from orchestrator.validation.findings import BLOCKING, not_made, problems
 
 PHASE = "validator"
 
@@ -31,16 +31,18 @@ class ValidateOutcome:
 
 
 def exit_code(findings: list[dict]) -> int:
-    """0 all passed, 1 a critical/high check failed, 3 only medium/low ones did."""
-    bad = problems([_F(f) for f in findings])
+    """0 all passed, 1 a critical/high check failed, 3 only medium/low ones did or an audit asked for was
+    skipped."""
+    rows = [_F(f) for f in findings]
+    bad = problems(rows)
     if not bad:
-        return errors.EXIT_OK
+        return errors.EXIT_DEGRADED if not_made(rows) else errors.EXIT_OK
     return errors.EXIT_FAILED if any(f.severity in BLOCKING for f in bad) else errors.EXIT_DEGRADED
 
 
 class _F:  # the fields problems() reads, from a stored row
     def __init__(self, row: dict):
-        self.status, self.severity = row["status"], row["severity"]
+        self.status, self.severity, self.check_id = row["status"], row["severity"], row.get("check_id") or ""
 
 
 def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None) -> ValidateOutcome:

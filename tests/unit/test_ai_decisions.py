@@ -300,3 +300,30 @@ def test_run_after_plan_reuses_the_plans_answers(request_, claude):
     m2, plan2 = maker(request_, settings("anthropic"), run_id="run-1")
     made = decide_plan(m2, request_, plan2, fixed=False)
     assert len(claude.requests) == 2 and all(d.cached for d in made.all) and plan2.max_parallel == 3
+
+
+def test_a_rerun_after_two_recorded_runs_asks_the_model_nothing(request_, claude):
+    """The prompt shows the history of past runs; the cache key does not, so history does not bust it."""
+    claude.reply(tool_call({"strategy": "hybrid", "max_parallel": 3, "reason": "r", "confidence": 1}),
+                 tool_call({"variables": {}, "reason": "defaults", "confidence": 1}),
+                 tool_call({"action": "retry", "backoff_seconds": 5, "reason": "transient"}))
+    m, plan = maker(request_, settings("anthropic"), run_id="run-1")
+    decide_plan(m, request_, plan, fixed=False)
+    recover(m, NGINX_FAILURE)
+    asked = len(claude.requests)
+    assert asked == 3
+    for run_id, status in (("run-2", "failed"), ("run-3", "succeeded")):  # two full runs in between
+        m.store.start_run(run_id, str(request_.inventory), "run", request_.as_dict(), "/tmp/x")
+        m.store.set_strategy(run_id, "hybrid", "as decided")
+        for phase in plan.phases:
+            m.store.record_phase(run_id, phase.id, "failed" if status == "failed" and phase.id == "nginx_proxy"
+                                 else "succeeded", duration=12.5)
+        m.store.finish_run(run_id, status, 1 if status == "failed" else 0, 42.0)
+    m4, plan4 = maker(request_, settings("anthropic"), run_id="run-4")
+    made = decide_plan(m4, request_, plan4, fixed=False)
+    again = recover(m4, NGINX_FAILURE)
+    from orchestrator.ai.context import agent_history
+    # The history the prompt shows did change: two past runs now, none before.
+    assert len(agent_history(m4.store, str(request_.inventory), "orchestrator", "run-4")["past_runs"]) == 2
+    assert len(claude.requests) == asked, "a re-run asked the model again"
+    assert all(d.cached for d in made.all) and again.cached and plan4.max_parallel == 3

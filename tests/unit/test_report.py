@@ -18,8 +18,8 @@ from orchestrator import vault
 from orchestrator.redact import Redactor
 from orchestrator.report import write_report
 from orchestrator.report.credentials import MASK
-from orchestrator.vault import vault_lib
 from orchestrator.store import RunStore
+from orchestrator.vault import vault_lib
 from tests.conftest import write
 from tests.unit.test_vault import encrypt
 

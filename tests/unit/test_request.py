@@ -94,3 +94,56 @@ def test_out_of_range_option(inventory):
           "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  dns: {provider: none}\n"
           "  options: {max_parallel: 99}\n")
     assert "aidevops.options.max_parallel" in _error(inventory)
+
+
+def test_the_request_reference_is_generated_from_the_schema():
+    from orchestrator.request import docs
+    assert (ROOT / docs.DOC).read_text() == docs.render(), "run python -m orchestrator.request.docs"
+    assert docs.main(["--check", str(ROOT / docs.DOC)]) == 0
+    assert "| `max_parallel` | whole number | `2` | 1 to 8 |" in docs.render()
+
+
+def test_the_cli_choices_come_from_the_schema():
+    from orchestrator.cli.common import strategy_option
+    from orchestrator.request import STRATEGIES
+
+    @strategy_option
+    def f(strategy):
+        pass
+    assert tuple(f.__click_params__[0].type.choices) == STRATEGIES
+
+
+@pytest.mark.parametrize("body,message", [
+    ("  options: {stratgy: hybrid}\n", "aidevops.options.stratgy: unknown key (expected one of strategy, max_parallel)"),
+    ("  dns: {provider: none, zone: x}\n", "aidevops.dns.zone: unknown key"),
+    ("  options: {strategy: fast}\n", "aidevops.options.strategy: unknown strategy 'fast'"),
+    ("  admin_email: " + "a" * 1_000_000 + "@example.com\n", "aidevops.admin_email: longer than 254 characters"),
+    ("  hostnames: {n8n: a.example.com, studio: a.example.com}\n",
+     "aidevops.hostnames.studio: a.example.com is also the host name of n8n"),
+])
+def test_schema_mistakes_are_one_short_line(inventory, body, message):
+    text = "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  dns: {provider: none}\n"
+    lines = {line.split(":")[0]: line for line in text.splitlines()[1:]}
+    lines[body.split(":")[0]] = body.rstrip("\n")
+    write(inventory / "group_vars/all/aidevops.yml", "aidevops:\n" + "\n".join(lines.values()) + "\n")
+    msg = _error(inventory)
+    assert message in msg and len(msg) < 400
+
+
+def test_the_commented_example_request_shows_every_key_of_the_schema():
+    from orchestrator.request import schema
+    text = (ROOT / "inventories/example/group_vars/all/aidevops.yml").read_text()
+    for path, model in schema.SECTIONS.items():
+        for name in model.model_fields:
+            assert f" {name}:" in text, f"{path}.{name} is not in the example request"
+
+
+def test_a_key_written_empty_keeps_its_default(inventory):
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  dns: {provider: none}\n"
+          "  ai: {retries: null, timeout: null}\n  options: {strategy: null, max_parallel: null}\n"
+          "  validation: {cert_min_days: null}\n")
+    req = load_request(inventory)
+    assert req.ai == {} and req.strategy is None and req.max_parallel == 2 and req.validation.cert_min_days == 14
+    write(inventory / "group_vars/all/aidevops.yml", "aidevops:\n  domain:\n  admin_email: a@example.com\n")
+    assert "aidevops.domain: missing" in _error(inventory)

@@ -141,3 +141,17 @@ def test_targets_in_production_and_in_the_sandbox(inventory):
 def replace_hosts(req, *hosts):
     import dataclasses
     return dataclasses.replace(req, hosts=hosts)
+
+
+def test_an_audit_asked_for_but_skipped_degrades_the_run_and_says_which_and_why():
+    skipped = F("skipped", "medium", "audit.tls_mozilla_profile[n8n.example.com]")
+    skipped.evidence = "sslyze is not installed on the controller"
+    status, reason = verdict([F("passed", "critical"), skipped])
+    assert status == "degraded"
+    assert "audit.tls_mozilla_profile[n8n.example.com] on h1: sslyze is not installed" in reason
+    assert verdict([F("passed", "critical"), F("skipped", "high", "n8n.not_applicable")])[0] == "succeeded"
+    rows = [{"status": "passed", "severity": "high", "check_id": "n8n.x"},
+            {"status": "skipped", "severity": "medium", "check_id": "audit.ssh_audit"}]
+    assert exit_code(rows) == 3
+    failed = verdict([F("failed", "high", "n8n.healthz"), skipped])
+    assert failed[0] == "failed" and "1 asked for were skipped (audit.tls_mozilla_profile" in failed[1]

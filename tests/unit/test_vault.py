@@ -42,3 +42,10 @@ def test_an_encrypted_file_without_a_password_is_bad_input(inventory, tmp_path, 
     monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", str(write(tmp_path / "wrong", "nope\n")))
     with pytest.raises(BadInput, match="cannot decrypt"):
         vault.secret_values(inventory)
+
+
+def test_vars_files_are_read_with_the_strict_loader(inventory):
+    import yaml
+    path = write(inventory / "group_vars/all/other.yml", "db_password: one\ndb_password: two\n")
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'db_password'"):
+        vault.read_vars(path, inventory)

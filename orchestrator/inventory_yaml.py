@@ -1,0 +1,84 @@
+"""Reading the inventory's YAML files strictly (every reader of the inventory uses StrictLoader): a duplicate
+key, bytes that are not UTF-8, a file too large to be a settings file or one that cannot be read is one error
+line naming the file, never a traceback.
+
+PyYAML's SafeLoader keeps the last of two equal keys without a word; Ansible warns and does the same. In a
+request that silently drops what the user wrote first, so the loader here refuses it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import BadInput
+
+MAX_BYTES = 4_000_000  # no inventory file is near this; a larger one is a mistake (a pasted log, a binary)
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping holding the same key twice."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key that is a list or a mapping", key_node.start_mark) from None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {str(key)[:40]!r} (first on line {seen[key].line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: Path) -> str:
+    """A text file of the inventory: UTF-8 (a BOM is allowed), at most MAX_BYTES."""
+    try:
+        if path.is_dir():
+            raise BadInput("expected a file, found a folder", where=str(path))
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise BadInput(f"the file is {size // 1000} kB, larger than a settings file can be",
+                           where=str(path), hint=f"at most {MAX_BYTES // 1000} kB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise BadInput(f"the file is not UTF-8 text (byte {data[exc.start]:#04x})", where=f"{path}:{line}",
+                       hint="save it as UTF-8") from None
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        tabs = "\t" in str(problem) or "\\t" in str(problem) or "tab" in str(problem)
+        hint = "indent with spaces, not tabs" if tabs else "fix the syntax"
+        raise BadInput(f"invalid YAML: {problem}", where=at, hint=hint) from None
+    except RecursionError:
+        raise BadInput("invalid YAML: nested too deeply", where=where) from None
+
+
+def load_yaml(path: Path) -> Any:
+    return parse_yaml(read_text(path), str(path))
+
+
+# Ansible's own tags: an inline-encrypted value and a value never templated. Read as the text they hold;
+# Ansible decrypts and uses them, the checks here only need to see that something is there.
+StrictLoader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node))
+StrictLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
