@@ -13,6 +13,7 @@ from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
 from orchestrator.request import STRATEGIES, check_inventory, inventory_dir
 from orchestrator.request.ai import PROVIDER_CHOICES
+from orchestrator.request.preflight import check_ca_file
 from orchestrator.run.context import ControllerAgents
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
@@ -36,9 +37,13 @@ inventory_option = click.option(
 
 
 def load_plan(inventory: str | None, strategy: str | None, only: str | None):
-    request = check_inventory(resolve_inventory(inventory))  # every file checked before anything is created
+    # Every file the run reads is checked before anything is created; the CA file only when it validates.
+    request = check_inventory(resolve_inventory(inventory), validates=False)
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
-    return request, build_plan(request, strategy, only_list)
+    plan = build_plan(request, strategy, only_list)
+    if any(p.agent.entry == "validator" and p.selected for p in plan.phases):
+        check_ca_file(request)
+    return request, plan
 
 
 strategy_option = click.option(

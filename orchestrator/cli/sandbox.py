@@ -35,7 +35,7 @@ def sandbox_up(hosts, os_name, no_services, inventory, prefix):
 
     When the request asks for n8n, its images are built locally once (no registry here) and archived."""
     from orchestrator.cli.render import print_sandbox
-    from orchestrator.sandbox import Sandbox
+    from orchestrator.sandbox.hosts import Sandbox
 
     box = Sandbox(Path(inventory), prefix=prefix)
     hosts = box.up(hosts=hosts, os_name=os_name, services=not no_services, log=lambda m: click.echo(m, err=True))
@@ -60,7 +60,7 @@ def sandbox_image(os_name):
 def sandbox_status(inventory, prefix):
     """Show the sandbox hosts and their published ports."""
     from orchestrator.cli.render import print_sandbox
-    from orchestrator.sandbox import Sandbox
+    from orchestrator.sandbox.hosts import Sandbox
 
     box = Sandbox(Path(inventory), prefix=prefix)
     print_sandbox(box.status(), box)
@@ -71,7 +71,7 @@ def sandbox_status(inventory, prefix):
 @prefix_option
 def sandbox_down(inventory, prefix):
     """Remove the sandbox hosts, their volumes, network, key and inventory."""
-    from orchestrator.sandbox import Sandbox
+    from orchestrator.sandbox.hosts import Sandbox
 
     Sandbox(Path(inventory), prefix=prefix).down(log=lambda m: click.echo(m, err=True))
     click.echo("sandbox removed")

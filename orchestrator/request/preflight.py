@@ -20,15 +20,22 @@ VARS_DIRS = ("group_vars", "host_vars")
 ENCRYPTED = "$ANSIBLE_VAULT"
 
 
-def check_inventory(path: Path) -> DeploymentRequest:
+def check_inventory(path: Path, *, validates: bool = True) -> DeploymentRequest:
+    """The request, once every file is checked. `validates`: the run checks the hosts, so the CA file the
+    request names must be there too (a run of other phases only, `--only base_server`, never reads it)."""
     request = load_request(path)
     check_vars_files(request.inventory)
+    if validates:
+        check_ca_file(request)
+    return request
+
+
+def check_ca_file(request: DeploymentRequest) -> None:
     ca = request.validation.ca_path(request.inventory)
     if ca is not None and not ca.is_file():
         raise BadInput(f"aidevops.validation.ca_file: {str(ca)[:200]} does not exist",
                        where=str(request.inventory / "group_vars/all/aidevops.yml"),
                        hint="the PEM file of the CA, relative to the inventory or absolute")
-    return request
 
 
 def vars_files(inventory: Path) -> list[Path]:

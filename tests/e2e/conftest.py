@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 
 PREFIX = "aidevops-e2e"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from orchestrator.sandbox import Sandbox
+from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 
 PREFIX = "aidevops-it"

@@ -331,3 +331,11 @@ def test_a_utf8_bom_crlf_and_an_inline_vault_value_are_accepted(tmp_path):
             "dns_cloudflare_api_token: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6134\n")
     r = _plan(_broken_copy(tmp_path, change))
     assert r.returncode == 0, r.stderr
+
+
+def test_a_missing_ca_file_matters_only_to_a_run_that_validates(tmp_path):
+    """`run --only base_server` never reads validation.ca_file (a sandbox without its CA yet): not refused."""
+    inv = _broken_copy(tmp_path, req("# ca_file: ca/internal-root.pem", "ca_file: ca/internal-root.pem"))
+    assert _plan(inv, "--only", "base_server").returncode == 0
+    refused = _plan(inv)
+    assert refused.returncode == 2 and "aidevops.validation.ca_file" in refused.stderr
