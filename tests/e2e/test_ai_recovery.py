@@ -1,7 +1,7 @@
 """A recovery decision fixes an injected failure on the deployed sandbox stack.
 
-The inventory sets a bad, non-critical variable (nginx_proxy_connect_timeout: "ten"), so the nginx_proxy
-role's argument check fails. `aidevops run --only nginx_proxy --ai anthropic` asks the fake Anthropic
+The inventory sets a bad, non-critical variable (nginx_proxy_connect_timeout: "ten", as a template, since a
+plain bad value is refused before the run), so the nginx_proxy role's argument check fails. `aidevops run --only nginx_proxy --ai anthropic` asks the fake Anthropic
 server (ANTHROPIC_BASE_URL, the real SDK and wire format); it answers the recovery request with "retry
 with adjusted variables" (the default, 10) only if the failure it was sent names the variable. The retry
 passes, the run succeeds and the decision is recorded. The bad setting is removed afterwards; the value
@@ -44,8 +44,14 @@ def test_a_recovery_decision_fixes_an_injected_failure(stack, first_run):
     inv, _, _ = stack
     assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
     bad = inv / "group_vars/all/ai_e2e.yml"
-    bad.write_text("nginx_proxy_connect_timeout: ten\n")
     try:
+        # Written plainly, the bad value is refused before anything runs (the role's argument specs)...
+        bad.write_text("nginx_proxy_connect_timeout: ten\n")
+        refused = subprocess.run([sys.executable, "-m", "orchestrator.cli", "plan", "--inventory", str(inv)],
+                                 capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert refused.returncode == 2 and "nginx_proxy_connect_timeout" in refused.stderr, refused.stderr
+        # ...so the failure is injected as a template, whose value only Ansible knows, at run time.
+        bad.write_text("nginx_proxy_connect_timeout: \"{{ 'ten' }}\"\n")
         with FakeAnthropic(handler=answer) as fake:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "AIDEVOPS_AI"))}
             env.update(ANTHROPIC_API_KEY=fake.api_key, ANTHROPIC_BASE_URL=fake.base_url)
@@ -54,7 +60,7 @@ def test_a_recovery_decision_fixes_an_injected_failure(stack, first_run):
                                capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
             tools = [q.body["tool_choice"]["name"] for q in fake.requests if q.body]
     finally:
-        bad.unlink()
+        bad.unlink(missing_ok=True)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
     assert "recovery 1/2 by anthropic: retry_with_variables" in out
