@@ -48,7 +48,7 @@ class _F:  # the fields problems() reads, from a stored row
 def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None) -> ValidateOutcome:
     """The validator phase alone, as a recorded run, executed as `aidevops run` executes it."""
     if audit is not None:
-        request = replace(request, validation=replace(request.validation, audit=audit))
+        request = replace(request, validation=request.validation.model_copy(update={"audit": audit}))
     session = RunSession(request.inventory, "validate" + ("" if request.validation.audit else " --no-audit"))
     session.bus.subscribe(lambda m: note(str(m.content)), topics=[Topic.NOTE])
     session.start(request.as_dict())

@@ -155,3 +155,22 @@ def test_an_audit_asked_for_but_skipped_degrades_the_run_and_says_which_and_why(
     assert exit_code(rows) == 3
     failed = verdict([F("failed", "high", "n8n.healthz"), skipped])
     assert failed[0] == "failed" and "1 asked for were skipped (audit.tls_mozilla_profile" in failed[1]
+
+
+def test_validate_no_audit_overrides_the_request(monkeypatch, inventory):
+    """`aidevops validate --no-audit`: the request's settings with audit off, the rest kept (a frozen model)."""
+    from orchestrator.validation import standalone
+
+    seen = {}
+
+    def fake_run(ctx):  # the validator agent itself needs hosts; here only what it is given matters
+        seen["validation"] = ctx.request.validation
+        from orchestrator.run.context import AgentResult
+        return AgentResult("succeeded", "nothing to check here")
+
+    monkeypatch.setattr(standalone.agent, "run", fake_run)
+    request = load_request(inventory)
+    outcome = standalone.validate(request, audit=False)
+    assert seen["validation"].audit is False and request.validation.audit is True
+    assert seen["validation"].lynis_min_index == request.validation.lynis_min_index
+    assert outcome.status == "succeeded"
