@@ -12,9 +12,9 @@ from pathlib import Path
 from orchestrator import project, vault
 from orchestrator.errors import BadInput
 from orchestrator.inventory_yaml import parse_yaml, read_text
+from orchestrator.request.argument_specs import check_vars, role_specs
 from orchestrator.request.model import DeploymentRequest
 from orchestrator.request.parse import load_request
-from orchestrator.request.role_vars import check_vars, role_specs
 
 VARS_DIRS = ("group_vars", "host_vars")
 ENCRYPTED = "$ANSIBLE_VAULT"
