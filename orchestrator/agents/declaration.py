@@ -51,6 +51,18 @@ class Login:
 
 
 @dataclass(frozen=True)
+class HealthAuth:
+    """What a site's health endpoint wants before it answers 200: a gateway that refuses without it shows
+    that its key or password check is in force, one that answers with it that the service behind is up."""
+    scheme: str  # "apikey": the secret in a header; "basic": the site's login as HTTP basic auth
+    header: str = "apikey"
+    secret: str | None = None  # the vault secret sent in the header (scheme apikey)
+
+
+HEALTH_AUTH_SCHEMES = ("apikey", "basic")
+
+
+@dataclass(frozen=True)
 class Site:
     name: str
     title: str
@@ -59,6 +71,7 @@ class Site:
     health_path: str
     login: Login | None = None
     proxy: dict[str, Any] = field(default_factory=dict)  # nginx_proxy's site settings (websockets, timeouts)
+    health_auth: HealthAuth | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,8 @@ def _mapping(value: Any, path: Path, key: str, known: set[str]) -> dict[str, Any
 
 
 def _site(raw: Any, path: Path, key: str) -> Site:
-    d = _mapping(raw, path, key, {"name", "title", "subdomain", "upstream_port", "health_path", "login", "proxy"})
+    d = _mapping(raw, path, key, {"name", "title", "subdomain", "upstream_port", "health_path", "login", "proxy",
+                                  "health_auth"})
     if not isinstance(d.get("upstream_port"), int):
         raise _fail(path, f"{key}.upstream_port", "a port number")
     login = None
@@ -114,7 +128,22 @@ def _site(raw: Any, path: Path, key: str) -> Site:
     if not name:
         raise _fail(path, f"{key}.name", "the site's name")
     return Site(name, str(d.get("title") or name), str(d.get("subdomain") or name), d["upstream_port"],
-                str(d.get("health_path") or "/"), login, dict(d.get("proxy") or {}))
+                str(d.get("health_path") or "/"), login, dict(d.get("proxy") or {}),
+                _health_auth(d.get("health_auth"), login, path, f"{key}.health_auth"))
+
+
+def _health_auth(raw: Any, login: Login | None, path: Path, key: str) -> HealthAuth | None:
+    if raw is None:
+        return None
+    d = _mapping(raw, path, key, {"scheme", "header", "secret"})
+    scheme = d.get("scheme")
+    if scheme not in HEALTH_AUTH_SCHEMES:
+        raise _fail(path, f"{key}.scheme", f"one of {', '.join(HEALTH_AUTH_SCHEMES)}")
+    if scheme == "apikey" and not d.get("secret"):
+        raise _fail(path, f"{key}.secret", "the vault secret sent as the key")
+    if scheme == "basic" and not (login and login.user_secret and login.password_secret):
+        raise _fail(path, f"{key}.scheme", "a site login with user_secret and password_secret for basic auth")
+    return HealthAuth(scheme, str(d.get("header") or "apikey"), d.get("secret"))
 
 
 def _service(raw: Any, path: Path) -> Service:

@@ -133,9 +133,18 @@ def record(ctx: PhaseContext, outcome: Outcome) -> None:
     (ctx.phase_dir / "pytest-results.json").write_text(json.dumps(outcome.as_dict(), indent=2))
 
 
+def _health_secrets(site) -> set[str]:
+    auth = site.health_auth
+    if auth is None:
+        return set()
+    if auth.scheme == "apikey":
+        return {auth.secret}
+    return {site.login.user_secret, site.login.password_secret}
+
+
 def _secrets(request) -> dict[str, str]:
-    """The passwords of the deployed services' logins (a check signs in, e.g. to open n8n's editor websocket),
-    from the vault files their roles declare."""
+    """The passwords of the deployed services' logins (a check signs in, e.g. to open n8n's editor websocket)
+    and the keys their health routes want, from the vault files their roles declare."""
     declared = declared_services()
     found: dict[str, str] = {}
     for name in request.services:
@@ -143,6 +152,7 @@ def _secrets(request) -> dict[str, str]:
         if service is None or not service.vault_file:
             continue
         wanted = {s.login.password_secret for s in service.sites if s.login and s.login.password_secret}
+        wanted |= {name for s in service.sites for name in _health_secrets(s)}
         if not wanted:
             continue
         values = vault.read_vars(request.inventory / "group_vars" / "all" / service.vault_file, request.inventory)

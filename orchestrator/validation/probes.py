@@ -71,16 +71,37 @@ def request(endpoint: dict, path: str = "/", *, tls: bool = True, ca_file: str |
                 hdrs[k.strip().lower()] = v.strip()
                 if k.strip().lower() == "set-cookie":
                     cookies.append(v.strip())
-            length = int(hdrs.get("content-length", "0") or 0)
-            while read_body and status != 101 and len(rest) < length:
-                chunk = sock.recv(65536)
+            chunked = "chunked" in hdrs.get("transfer-encoding", "").lower()
+            # Without a length the body ends when the server closes (we asked for Connection: close).
+            length = int(hdrs.get("content-length") or 0) if not chunked and "content-length" in hdrs else None
+            while read_body and status not in (101, 204, 304) and method != "HEAD" \
+                    and (length is None or len(rest) < length):
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    break  # a server that neither sends a length nor closes: keep what came
                 if not chunk:
                     break
                 rest += chunk
-            return Response(status, hdrs, rest, elapsed, der, head.decode("latin-1"), cookies)
+            body = _dechunk(rest) if chunked and read_body else rest
+            return Response(status, hdrs, body, elapsed, der, head.decode("latin-1"), cookies)
         finally:
             if tls:
                 sock.close()
+
+
+def _dechunk(data: bytes) -> bytes:
+    """The body of a chunked transfer (RFC 9112 7.1), as far as it arrived."""
+    out, pos = b"", 0
+    while True:
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            return out
+        size = int(data[pos:end].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return out
+        out += data[end + 2:end + 2 + size]
+        pos = end + 2 + size + 2
 
 
 @dataclass

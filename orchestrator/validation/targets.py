@@ -39,8 +39,19 @@ def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str,
                 else:
                     connect, https, http = name, 443, 80
                 out.append({"service": svc, "site": site.name, "hostname": name, "connect": connect,
-                            "https_port": https, "http_port": http, "health": site.health_path, "host": host.name})
+                            "https_port": https, "http_port": http, "health": site.health_path, "host": host.name,
+                            "health_auth": health_auth(site)})
     return out
+
+
+def health_auth(site) -> dict[str, str] | None:
+    """How the site's health route is opened: names of the secrets only (their values travel separately)."""
+    auth = site.health_auth
+    if auth is None:
+        return None
+    if auth.scheme == "apikey":
+        return {"scheme": "apikey", "header": auth.header, "secret": auth.secret}
+    return {"scheme": "basic", "user_secret": site.login.user_secret, "password_secret": site.login.password_secret}
 
 
 def hosts(request: DeploymentRequest) -> dict[str, dict[str, Any]]:

@@ -5,6 +5,7 @@ A suite that serves one service sets SERVICE = "<service>" and gets only that se
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any
@@ -51,3 +52,26 @@ def ca_file(validation_config) -> str | None:
     if path and not os.path.exists(path):
         pytest.fail(f"validation.ca_file {path} does not exist", pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def validation_secrets() -> dict[str, str]:
+    """The secrets a check signs in with, handed over by the validator in the environment (never a file)."""
+    return json.loads(os.environ.get("AIDEVOPS_VALIDATION_SECRETS") or "{}")
+
+
+def auth_headers(auth: dict[str, str] | None, secrets: dict[str, str]) -> dict[str, str]:
+    """The request headers that open a site's health route, as its declaration says (none when it declares
+    nothing); a secret missing from the vault fails the check with its name."""
+    if not auth:
+        return {}
+    if auth["scheme"] == "apikey":
+        return {auth["header"]: _secret(secrets, auth["secret"])}
+    user, password = _secret(secrets, auth["user_secret"]), _secret(secrets, auth["password_secret"])
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _secret(secrets: dict[str, str], name: str) -> str:
+    if not secrets.get(name):
+        pytest.fail(f"{name} is not in the inventory's vault: the check cannot sign in", pytrace=False)
+    return secrets[name]

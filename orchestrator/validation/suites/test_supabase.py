@@ -1,10 +1,14 @@
-"""Supabase: its containers healthy and the API gateway answering through the proxy."""
+"""Supabase: its containers healthy, and the API gateway (Kong) through the proxy both enforcing its key and
+password checks and answering for the services behind it."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from orchestrator.validation import probes
+from orchestrator.validation.suites.conftest import auth_headers
 from orchestrator.validation.suites.test_n8n import compose_containers
 
 SERVICE = "supabase"
@@ -22,7 +26,25 @@ def test_containers_healthy(host):
 
 
 @pytest.mark.severity("high")
-def test_gateway_health_through_proxy(target, ca_file):
-    """The API gateway (Kong) answers its auth health endpoint through the proxy."""
+def test_gateway_refuses_without_credentials(target, ca_file):
+    """Without the declared key or password the gateway answers 401: its key-auth or basic-auth is in force
+    (200 would be an open API, 404 a route missing from kong.yml, 502 the service behind it down)."""
+    if not target.get("health_auth"):
+        return  # nothing declared to refuse: the healthy check below covers the site
     r = probes.request(target, target["health"], ca_file=ca_file)
-    assert r.status < 500, f"GET https://{target['hostname']}{target['health']} answered {r.status}"
+    assert r.status == 401, (f"GET https://{target['hostname']}{target['health']} without credentials "
+                             f"answered {r.status}, not 401")
+
+
+@pytest.mark.severity("high")
+def test_healthy_through_gateway(target, ca_file, validation_secrets):
+    """With the declared credentials the service behind the gateway answers 200 with JSON (GoTrue's health
+    for the API, Studio's profile for the dashboard)."""
+    headers = auth_headers(target.get("health_auth"), validation_secrets)
+    r = probes.request(target, target["health"], ca_file=ca_file, headers=headers)
+    assert r.status == 200, f"GET https://{target['hostname']}{target['health']} answered {r.status}"
+    try:
+        json.loads(r.body)
+    except ValueError:
+        pytest.fail(f"GET https://{target['hostname']}{target['health']} answered 200 without JSON: "
+                    f"{r.body[:80]!r}", pytrace=False)
