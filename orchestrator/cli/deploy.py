@@ -66,17 +66,18 @@ def run(inventory, strategy, only, check, plain, resume, ai, yes):
     from orchestrator.run.deployment import Deployment
 
     resumed = None
-    if resume is not None:
+    if resume is not None:  # --only and --strategy are refused with it: the first run's stand
         from orchestrator.cli.resume import load_resume
 
         loaded = load_resume(inventory, resume, strategy=strategy, only=only, check=check)
         if loaded is None:  # nothing left to do: said, and nothing is created
             return
         request, the_plan, resumed = loaded
+        command = f"run --resume {resumed.source.id}"
     else:
         request, the_plan = load_plan(inventory, strategy, only)
-    command = "run" + (f" --resume {resumed.source.id}" if resumed else "") + (f" --only {only}" if only else "") \
-        + (f" --strategy {strategy}" if strategy else "") + (f" --ai {ai}" if ai else "")
+        command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
+    command += f" --ai {ai}" if ai else ""
     deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
                             ai=resolve(ai, request.ai, request.inventory), confirm=confirm_critical(yes),
                             strategy_fixed=strategy_fixed(request, strategy), check=check, command=command,
