@@ -41,9 +41,7 @@ def print_plan(request, plan, resume=None) -> None:
             p = plan.phase(pid)
             if resume is not None:
                 why = resume.verdicts[pid].why
-                state = f"[dim]{why}[/]" if p.kept or not p.selected else f"[cyan]{why}[/]"
-                if p.selected and not p.kept and not p.available:
-                    state += f"; [yellow]not available[/]: {p.reason}"
+                state = f"[cyan]{why}[/]" if why.startswith("re-run") else f"[dim]{why}[/]"
             elif not p.selected:
                 state = "[dim]left out by --only[/]"
             elif p.available:

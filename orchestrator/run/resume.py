@@ -25,13 +25,14 @@ from orchestrator.store.queries import RunRecord
 # inventory folder, which find_run checks itself).
 _NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation")
 
-RERUN, KEEP, LEFT_OUT = "re-run", "kept", "left out"
+RERUN, KEEP, LEFT_OUT, UNAVAILABLE = "re-run", "kept", "left out", "not available"
+_DONE_FOR_DEPENDENTS = (SUCCEEDED, DEGRADED, KEPT, NOT_SELECTED)
 
 
 @dataclass(frozen=True)
 class Verdict:
     phase: str
-    action: str  # RERUN, KEEP or LEFT_OUT
+    action: str  # RERUN, KEEP, LEFT_OUT or UNAVAILABLE (not built: it settles as not available again)
     why: str  # what the plan prints, e.g. "re-run: failed in RUN_ID"
     kept: Kept | None = None
 
@@ -76,12 +77,14 @@ def select(store: RunStore, source: RunRecord, request_now: dict[str, Any], plan
     """A verdict for each phase of today's plan, from the source run's phase rows and today's roles."""
     rows = {row["phase"]: row for row in store.phases(source.id)}
     changed = request_changes(source.request or {}, request_now)
-    verdicts = {p.id: _host_verdict(p, rows.get(p.id), source.id, changed) for p in plan.phases
+    # A dependency that is not built was not waited for then, and cannot be now.
+    unbuilt = {p.id for p in plan.phases if not p.available}
+    verdicts = {p.id: _host_verdict(p, rows, source.id, changed, unbuilt) for p in plan.phases
                 if p.agent.entry is None}
     host_reruns = any(v.action == RERUN for v in verdicts.values())
     for p in plan.phases:  # the validator and the report look at the whole deployment
         if p.agent.entry is not None:
-            verdicts[p.id] = _controller_verdict(p, rows.get(p.id), source.id, host_reruns)
+            verdicts[p.id] = _controller_verdict(p, rows, source.id, host_reruns)
     return Resume(source, {p.id: verdicts[p.id] for p in plan.phases})
 
 
@@ -106,18 +109,28 @@ def request_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _host_verdict(phase: Phase, row: dict[str, Any] | None, source: str, changed: list[str]) -> Verdict:
+def _host_verdict(phase: Phase, rows: dict[str, dict[str, Any]], source: str, changed: list[str],
+                  unbuilt: set[str]) -> Verdict:
+    row = rows.get(phase.id)
+    if row is not None and row["status"] == NOT_SELECTED:
+        return Verdict(phase.id, LEFT_OUT, f"left out by --only in {source}")
+    if not phase.available:
+        return Verdict(phase.id, UNAVAILABLE, f"not available: {phase.reason}")
     if row is None:
         return Verdict(phase.id, RERUN, f"re-run: never started in {source}")
     status = row["status"]
-    if status == NOT_SELECTED:
-        return Verdict(phase.id, LEFT_OUT, f"left out by --only in {source}")
     if status not in (SUCCEEDED, DEGRADED, KEPT):
         why = "interrupted" if status == RUNNING else status.replace("_", " ")
         return Verdict(phase.id, RERUN, f"re-run: {why} in {source}")
     done_in = row["kept_from"] or source
     if changed:
         return Verdict(phase.id, RERUN, f"re-run: the request changed since {source} (keys: {', '.join(changed)})")
+    # A phase that went on without a dependency (the proxy leaves out a failed service) does its work again
+    # once that dependency is done.
+    without = [d for d in phase.depends_on
+               if d not in unbuilt and (rows.get(d) or {}).get("status") not in _DONE_FOR_DEPENDENTS]
+    if without:
+        return Verdict(phase.id, RERUN, f"re-run: it ran without {', '.join(without)} in {source}")
     now = role_fingerprint(phase.agent)
     if row["fingerprint"] is None:
         return Verdict(phase.id, RERUN, f"re-run: {done_in} did not record the content of role {phase.id}")
@@ -126,11 +139,10 @@ def _host_verdict(phase: Phase, row: dict[str, Any] | None, source: str, changed
     return Verdict(phase.id, KEEP, f"done in {done_in}, kept", Kept(done_in, f"done in {done_in}", now))
 
 
-def _controller_verdict(phase: Phase, row: dict[str, Any] | None, source: str, host_reruns: bool) -> Verdict:
-    if row is not None and row["status"] == NOT_SELECTED:
-        return Verdict(phase.id, LEFT_OUT, f"left out by --only in {source}")
+def _controller_verdict(phase: Phase, rows: dict[str, dict[str, Any]], source: str, host_reruns: bool) -> Verdict:
+    row = rows.get(phase.id)
     if row is None or row["status"] not in (SUCCEEDED, DEGRADED, KEPT):
-        return _host_verdict(phase, row, source, [])
+        return _host_verdict(phase, rows, source, [], set())
     if host_reruns:
         return Verdict(phase.id, RERUN, "re-run: it covers the phases that run again")
     done_in = row["kept_from"] or source

@@ -18,7 +18,7 @@ from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
 from orchestrator.redact import Redactor
 from orchestrator.request import check_inventory
-from orchestrator.run.resume import KEEP, LEFT_OUT, RERUN, apply, find_run, request_changes, select
+from orchestrator.run.resume import KEEP, LEFT_OUT, RERUN, UNAVAILABLE, apply, find_run, request_changes, select
 from orchestrator.store import RunStore
 from tests.conftest import ROOT, write
 
@@ -84,6 +84,30 @@ def test_failed_skipped_changed_and_unstarted_phases_run_again_the_rest_is_kept(
     kept = plan.phase("base_server").kept
     assert (kept.run_id, kept.fingerprint) == ("A", fp("base_server"))
     assert all(p.kept is None and p.selected for p in plan.phases if p.id != "base_server")
+
+
+def test_the_proxy_that_went_on_without_a_failed_service_runs_again(store, request_):
+    everything = {p.id: ("succeeded", fp(p.id), None) for p in build_plan(request_).phases}
+    record(store, "A", request_, {**everything, "supabase": ("failed", fp("supabase"), None)})
+    resume = select(store, store.run("A"), request_.as_dict(), build_plan(request_))
+    assert whys(resume)["nginx_proxy"] == (RERUN, "re-run: it ran without supabase in A")
+    assert whys(resume)["n8n"] == (KEEP, "done in A, kept")
+
+
+def test_a_phase_not_built_is_neither_run_nor_waited_for(store, request_, tmp_path, monkeypatch):
+    home = tmp_path / "home"  # playbooks for every host-side agent but supabase
+    for phase in ("base_server", "dns", "n8n", "nginx_proxy"):
+        shutil.copy(ROOT / f"playbooks/{phase}.yml", write(home / f"playbooks/{phase}.yml", ""))
+        shutil.copytree(ROOT / f"roles/{phase}", home / f"roles/{phase}")
+    shutil.copytree(ROOT / "roles/supabase", home / "roles/supabase")
+    monkeypatch.setenv("AIDEVOPS_HOME", str(home))
+    plan = build_plan(request_)
+    rows = {p.id: ("succeeded", fp(p.id), None) for p in plan.phases}
+    record(store, "A", request_, {**rows, "supabase": ("not_available", None, None)}, status="degraded")
+    resume = select(store, store.run("A"), request_.as_dict(), plan)
+    assert whys(resume)["supabase"] == (UNAVAILABLE, "not available: agent not built yet (no playbooks/supabase.yml)")
+    assert whys(resume)["nginx_proxy"] == (KEEP, "done in A, kept")
+    assert resume.nothing_to_do
 
 
 def test_a_changed_request_runs_every_done_phase_again_and_names_the_keys(store, request_):
