@@ -18,7 +18,16 @@ from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
 from orchestrator.redact import Redactor
 from orchestrator.request import check_inventory
-from orchestrator.run.resume import KEEP, LEFT_OUT, RERUN, UNAVAILABLE, apply, find_run, request_changes, select
+from orchestrator.run.resume import (
+    KEEP,
+    LEFT_OUT,
+    RERUN,
+    UNAVAILABLE,
+    apply,
+    find_run,
+    request_changes,
+    select,
+)
 from orchestrator.store import RunStore
 from tests.conftest import ROOT, write
 

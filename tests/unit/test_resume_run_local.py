@@ -6,6 +6,7 @@ The project home holds two small playbooks (base_server, and n8n after it) that 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -136,7 +137,6 @@ def test_refusals_are_one_line_and_create_nothing(home, inv):
     assert "--resume cannot be a dry run (--check)" in refused(home, inv, "--resume", "--check")
 
     # The same store seen from a copy of the inventory: its runs are another inventory's.
-    import shutil
     copy = inv.parent / "copy"
     shutil.copytree(inv, copy)
     assert f"was a run of the inventory {inv}" in refused(home, copy, "--resume", check_id)
