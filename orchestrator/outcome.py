@@ -17,13 +17,14 @@ FAILED = "failed"
 SKIPPED = "skipped"
 NOT_AVAILABLE = "not_available"
 NOT_SELECTED = "not_selected"
+KEPT = "kept"  # `run --resume`: done in an earlier run of the chain, and nothing it depends on changed since
 CANCELLED = "cancelled"
 RUNNING = "running"
 # A dependency in one of these states blocks its dependents; a phase left out by --only does not
-# (the user says it is already done).
+# (the user says it is already done), nor one kept from the run a resume continues.
 BLOCKING = {FAILED, SKIPPED, NOT_AVAILABLE, CANCELLED}
 # A phase in one of these states left its work in place: a service behind it is deployed.
-DONE = {SUCCEEDED, DEGRADED, NOT_SELECTED}
+DONE = {SUCCEEDED, DEGRADED, NOT_SELECTED, KEPT}
 
 
 @dataclass
@@ -36,6 +37,8 @@ class PhaseResult:
     duration: float | None = None
     rc: int | None = None
     artifact_dir: str | None = None
+    fingerprint: str | None = None  # of the role's content it ran (host-side phases)
+    kept_from: str | None = None  # status kept: the run where its work was done
 
 
 @dataclass

@@ -41,8 +41,8 @@ def system_state(request: DeploymentRequest, plan: Plan, statuses: dict[str, str
     # Names and choices only: host variables may hold secrets and are never sent.
     return {"hosts": [h.name for h in request.hosts], "services": list(request.services),
             "dns_provider": request.dns_provider, "domain": request.domain,
-            "phases": {p.id: (statuses or {}).get(p.id, "planned" if p.selected else "not selected")
-                       for p in plan.phases}}
+            "phases": {p.id: (statuses or {}).get(p.id, "kept" if p.kept else "planned" if p.selected
+                                                  else "not selected") for p in plan.phases}}
 
 
 def make_maker(settings: AISettings, request: DeploymentRequest, plan: Plan, *, store: RunStore, run_id: str,
@@ -62,3 +62,29 @@ def decide_plan(maker: DecisionMaker, request: DeploymentRequest, plan: Plan, fi
         plan.strategy_reason = f"{plan.strategy} ({by}: {s.reason})"
     t = maker.tactical(phases=phases, system_state=state)
     return PlanDecisions(s, t, {p: v for p, v in t.data.get("variables", {}).items() if v})
+
+
+def recorded_plan(maker: DecisionMaker, source_run_id: str, plan: Plan) -> PlanDecisions:
+    """`run --resume`: the strategy and role variables the source run used, applied again and recorded for this
+    run (request id `run:SOURCE#SEQ`); no model is asked. A run that recorded none used the defaults."""
+    rows: dict[str, dict] = {}
+    for row in maker.store.decisions(source_run_id):
+        if row["decision_type"] in ("strategic", "tactical") and isinstance(row["decision"], dict):
+            rows.setdefault(row["decision_type"], row)
+    defaults = {"strategic": {"strategy": plan.strategy, "max_parallel": plan.max_parallel,
+                              "reason": f"{source_run_id} recorded no strategy: {plan.strategy_reason}"},
+                "tactical": {"variables": {}, "reason": f"{source_run_id} recorded no role variables"}}
+    made = {}
+    for kind in ("strategic", "tactical"):
+        row = rows.get(kind)
+        data = row["decision"] if row else defaults[kind]
+        made[kind] = maker.decisions.record(
+            kind, "orchestrator", data, "replay", None, prompt=None,
+            request_id=f"run:{source_run_id}#{row['seq']}" if row else None,
+            validation={"ok": True, "note": f"as decided in {source_run_id} (run --resume)"})
+    strategic, tactical = made["strategic"], made["tactical"]
+    plan.strategy = strategic.data.get("strategy") or plan.strategy
+    plan.max_parallel = int(strategic.data.get("max_parallel") or plan.max_parallel)
+    plan.strategy_reason = f"{plan.strategy} (as decided in {source_run_id})"
+    variables = tactical.data.get("variables") or {}
+    return PlanDecisions(strategic, tactical, {p: v for p, v in variables.items() if v})

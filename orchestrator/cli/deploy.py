@@ -52,9 +52,12 @@ def plan(inventory, strategy, only, ai, yes):
 @only_option
 @click.option("--check", is_flag=True, help="Dry run: Ansible check mode with diffs; nothing is changed.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
+@click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
+              help="Continue a run (default: the inventory's latest): re-run what failed or did not run, "
+                   "keep what was done unless the request or its role changed, with the same decisions.")
 @ai_option
 @yes_option
-def run(inventory, strategy, only, check, plain, ai, yes):
+def run(inventory, strategy, only, check, plain, resume, ai, yes):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
     from orchestrator.ai.choice import resolve
     from orchestrator.ai.planning import strategy_fixed
@@ -62,14 +65,25 @@ def run(inventory, strategy, only, check, plain, ai, yes):
     from orchestrator.cli.render import print_decisions_made, print_outcome, print_plan
     from orchestrator.run.deployment import Deployment
 
-    request, the_plan = load_plan(inventory, strategy, only)
-    command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "") + \
-        (f" --ai {ai}" if ai else "")
+    resumed = None
+    if resume is not None:  # --only and --strategy are refused with it: the first run's stand
+        from orchestrator.cli.resume import load_resume
+
+        loaded = load_resume(inventory, resume, strategy=strategy, only=only, check=check)
+        if loaded is None:  # nothing left to do: said, and nothing is created
+            return
+        request, the_plan, resumed = loaded
+        command = f"run --resume {resumed.source.id}"
+    else:
+        request, the_plan = load_plan(inventory, strategy, only)
+        command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
+    command += f" --ai {ai}" if ai else ""
     deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
                             ai=resolve(ai, request.ai, request.inventory), confirm=confirm_critical(yes),
-                            strategy_fixed=strategy_fixed(request, strategy), check=check, command=command)
+                            strategy_fixed=strategy_fixed(request, strategy), check=check, command=command,
+                            resumed_from=resumed.source.id if resumed else None)
     made = deployment.decide()
-    print_plan(request, the_plan)
+    print_plan(request, the_plan, resumed)
     print_decisions_made(deployment.ai, made.all, None, request.inventory)
     progress = Progress(the_plan, live=False if plain else None)
     deployment.bus.subscribe(progress.on_message)

@@ -19,7 +19,7 @@ from orchestrator.run.events import Kind, TaskEvent
 
 _STYLE = {
     "pending": "dim", "running": "bold cyan", "succeeded": "green", "degraded": "yellow", "failed": "bold red", "skipped": "yellow",
-    "not_available": "dim yellow", "not_selected": "dim", "cancelled": "magenta",
+    "not_available": "dim yellow", "not_selected": "dim", "kept": "dim green", "cancelled": "magenta",
 }
 
 

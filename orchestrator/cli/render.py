@@ -18,7 +18,7 @@ from orchestrator.state import StateDir
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 _STYLE = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "not_available": "dim yellow",
-          "not_selected": "dim", "cancelled": "magenta", "running": "cyan", "degraded": "yellow",
+          "not_selected": "dim", "kept": "dim green", "cancelled": "magenta", "running": "cyan", "degraded": "yellow",
           "interrupted": "magenta"}
 
 
@@ -26,9 +26,12 @@ def _status(status: str) -> str:
     return f"[{_STYLE.get(status, '')}]{status.replace('_', ' ')}[/]"
 
 
-def print_plan(request, plan) -> None:
+def print_plan(request, plan, resume=None) -> None:
+    """The plan; for `run --resume`, each phase says whether it is kept or re-run and why."""
     console.print(f"[bold]Plan[/] for {request.domain} on {', '.join(h.name for h in request.hosts)} "
                   f"({request.inventory})")
+    if resume is not None:
+        console.print(f"resuming run {resume.source.id} ({resume.source.status}, {resume.source.command})")
     console.print(f"strategy: {plan.strategy_reason}; up to {plan.concurrency()} phase(s) at once")
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("#", "phase", "agent", "after", "state"):
@@ -36,7 +39,10 @@ def print_plan(request, plan) -> None:
     for n, wave in enumerate(plan.waves(), 1):
         for pid in wave:
             p = plan.phase(pid)
-            if not p.selected:
+            if resume is not None:
+                why = resume.verdicts[pid].why
+                state = f"[cyan]{why}[/]" if why.startswith("re-run") else f"[dim]{why}[/]"
+            elif not p.selected:
                 state = "[dim]left out by --only[/]"
             elif p.available:
                 how = f"playbooks/{p.agent.playbook}" if p.agent.playbook else "on this machine"
@@ -100,6 +106,7 @@ def print_runs(records) -> None:
     for col in ("run", "started", "command", "strategy", "status", "exit", "time"):
         table.add_column(col)
     for r in records:
+        # A resumed run's command says so: `run --resume FIRST`.
         table.add_row(r.id, r.started_at[:19].replace("T", " "), r.command, r.strategy or "-", _status(r.status),
                       "" if r.exit_code is None else str(r.exit_code),
                       f"{r.duration:.1f}s" if r.duration is not None else "")
@@ -107,9 +114,16 @@ def print_runs(records) -> None:
 
 
 def print_run(record, phases: list[dict[str, Any]], stats: list[dict[str, Any]], failures: list[dict],
-              findings: list[dict] | None = None) -> None:
+              findings: list[dict] | None = None, resumed_by: list[str] | None = None) -> None:
     took = f" in {record.duration:.1f}s" if record.duration is not None else ""
     console.print(f"[bold]Run {record.id}[/]: {_status(record.status)}{took}, exit {record.exit_code}")
+    chain = []
+    if record.resumed_from:
+        chain.append(f"resumed from {record.resumed_from}")
+    if resumed_by:
+        chain.append(f"resumed by {', '.join(resumed_by)}")
+    if chain:
+        console.print(f"chain:     {'; '.join(chain)}", markup=False)
     console.print(f"inventory: {record.inventory}\nstarted:   {record.started_at}\nended:     {record.ended_at or '-'}"
                   f"\nstrategy:  {record.strategy_reason or record.strategy}\nstate:     {record.state_dir}")
     table = Table(title="Phases", title_justify="left", box=None, pad_edge=False, header_style="bold")

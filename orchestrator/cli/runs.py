@@ -38,12 +38,13 @@ def runs_show(run_id, inventory, as_json):
     phases, stats, failures = store.phases(record.id), store.host_stats(record.id), store.failures(record.id)
     findings, metrics = store.findings(record.id), store.metrics(record.id)
     ai = ai_metrics(store.decisions(record.id))
+    resumed_by = store.resumed_by(record.id)  # `run --resume` chain: resumed_from is on the record
     if as_json:
-        click.echo(json.dumps({"run": record.__dict__, "phases": phases, "host_stats": stats,
-                               "failures": failures, "findings": findings, "metrics": metrics, "ai": ai},
-                              indent=2, default=str))
+        click.echo(json.dumps({"run": {**record.__dict__, "resumed_by": resumed_by}, "phases": phases,
+                               "host_stats": stats, "failures": failures, "findings": findings, "metrics": metrics,
+                               "ai": ai}, indent=2, default=str))
     else:
-        print_run(record, phases, stats, failures, findings)
+        print_run(record, phases, stats, failures, findings, resumed_by)
         print_ai_metrics(ai)
 
 

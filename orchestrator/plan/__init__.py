@@ -10,6 +10,14 @@ from orchestrator.request import STRATEGIES, DeploymentRequest
 
 
 @dataclass(frozen=True)
+class Kept:
+    """A phase `run --resume` does not repeat: done in run_id with the role content of fingerprint."""
+    run_id: str
+    reason: str
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
 class Phase:
     id: str
     agent: AgentSpec
@@ -17,6 +25,7 @@ class Phase:
     available: bool
     reason: str = ""  # why not available
     selected: bool = True  # False when --only left it out
+    kept: Kept | None = None  # set by `run --resume` for a phase done earlier in the chain
 
 
 @dataclass

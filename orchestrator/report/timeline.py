@@ -7,7 +7,8 @@ from html import escape
 from typing import Any
 
 COLOURS = {"succeeded": "#1f9d55", "degraded": "#d69e2e", "failed": "#d64545", "cancelled": "#8e44ad",
-           "running": "#3182ce", "interrupted": "#8e44ad", "skipped": "#a0aec0", "not_available": "#cbd5e0", "not_selected": "#e2e8f0"}
+           "running": "#3182ce", "interrupted": "#8e44ad", "skipped": "#a0aec0", "not_available": "#cbd5e0", "not_selected": "#e2e8f0",
+           "kept": "#9ae6b4"}
 
 WIDTH = 860
 LABEL_W = 130  # phase names on the left

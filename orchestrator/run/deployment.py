@@ -11,7 +11,7 @@ import threading
 from orchestrator.ai.bounds import Confirm
 from orchestrator.ai.choice import AISettings
 from orchestrator.ai.choice import resolve as resolve_ai
-from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, system_state
+from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, recorded_plan, system_state
 from orchestrator.outcome import PhaseResult, RunOutcome, outcome_status
 from orchestrator.plan import Phase, Plan
 from orchestrator.request import DeploymentRequest
@@ -28,8 +28,9 @@ from orchestrator.run.session import RunSession
 class Deployment:
     def __init__(self, request: DeploymentRequest, plan: Plan, *, controller_agents: ControllerAgents,
                  command: str = "run", check: bool = False, ai: AISettings | None = None,
-                 confirm: Confirm | None = None, strategy_fixed: bool = True):
+                 confirm: Confirm | None = None, strategy_fixed: bool = True, resumed_from: str | None = None):
         self.request, self.plan, self.check = request, plan, check
+        self.resumed_from = resumed_from  # `run --resume`: the run whose decisions this one uses again
         self.session = RunSession(request.inventory, command + (" --check" if check else ""))
         self.run_id, self.bus = self.session.run_id, self.session.bus
         self.cancel = threading.Event()
@@ -56,7 +57,9 @@ class Deployment:
 
     def decide(self) -> PlanDecisions:
         """Strategic and tactical decisions, applied to the plan; call before printing the plan."""
-        if self.decisions is None:
+        if self.decisions is None and self.resumed_from:
+            self.decisions = recorded_plan(self.maker, self.resumed_from, self.plan)
+        elif self.decisions is None:
             self.decisions = decide_plan(self.maker, self.request, self.plan, self.strategy_fixed)
         return self.decisions
 
@@ -83,7 +86,7 @@ class Deployment:
 
     def run(self) -> RunOutcome:
         self.decide()
-        self.session.start(self.request.as_dict(), strategy=self.plan.strategy,
+        self.session.start(self.request.as_dict(), resumed_from=self.resumed_from, strategy=self.plan.strategy,
                            phases=[p.id for p in self.plan.phases])
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
         scheduler = Scheduler(self.plan, self.executor.execute, on_result=self.executor.finished,

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from orchestrator import errors
+from orchestrator.agents.fingerprint import role_fingerprint
 from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult
 from orchestrator.plan import Phase
 from orchestrator.request import DeploymentRequest
@@ -64,10 +65,12 @@ class PhaseExecutor:
         if phase.agent.entry:
             return self._controller(phase)
         variables = self.variables(phase.id)
+        fingerprint = role_fingerprint(phase.agent)  # the role content this phase runs, for a later resume
         result = self._playbook(phase, variables)
         if result.status == FAILED and self.recovery and not self.check and not self.cancel.is_set():
             result = self.recovery.recover(phase.id, result, lambda: self._last_failures.get(phase.id, []),
                                            lambda extra, n: self._playbook(phase, extra, n), variables)
+        result.fingerprint = fingerprint
         return result
 
     def _playbook(self, phase: Phase, variables: dict, attempt: int = 0) -> PhaseResult:

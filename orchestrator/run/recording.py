@@ -31,7 +31,7 @@ class RunRecorder:
         elif m.topic == Topic.PHASE and m.type == "finished":
             r: PhaseResult = m.content
             self.store.record_phase(self.run_id, r.phase, r.status, r.reason, r.started_at, r.ended_at,
-                                    r.duration, r.rc, r.artifact_dir)
+                                    r.duration, r.rc, r.artifact_dir, r.fingerprint, r.kept_from)
             self.log.log("error" if r.status == FAILED else "info", r.phase, f"phase {r.status}", reason=r.reason,
                          duration=r.duration, rc=r.rc)
         elif m.topic in (Topic.NOTE, Topic.RUN):

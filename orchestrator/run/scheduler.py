@@ -10,6 +10,7 @@ from orchestrator.outcome import (
     BLOCKING,
     CANCELLED,
     FAILED,
+    KEPT,
     NOT_AVAILABLE,
     NOT_SELECTED,
     SKIPPED,
@@ -32,6 +33,9 @@ class Scheduler:
 
     def _settle(self, phase: Phase, results: dict[str, PhaseResult]) -> PhaseResult | None:
         """A result for a phase that will not run, or None when it should run (once its deps are done)."""
+        if phase.kept is not None:
+            return PhaseResult(phase.id, KEPT, phase.kept.reason, fingerprint=phase.kept.fingerprint,
+                               kept_from=phase.kept.run_id)
         if self.cancel.is_set():
             return PhaseResult(phase.id, CANCELLED, "the run was cancelled before it started")
         if not phase.selected:
@@ -70,7 +74,8 @@ class Scheduler:
             while pending or running:
                 for phase in list(pending):
                     deps_done = all(d in results for d in phase.depends_on)
-                    if not deps_done and not self.cancel.is_set() and phase.selected and phase.available:
+                    waits = phase.selected and phase.available and phase.kept is None
+                    if not deps_done and not self.cancel.is_set() and waits:
                         continue
                     settled = self._settle(phase, results)
                     if settled is not None:

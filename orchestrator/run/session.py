@@ -41,10 +41,11 @@ class RunSession:
         """A phase's own folder in the run (ansible-runner's private data dir, or a controller-side agent's)."""
         return self.run_dir / (phase if not attempt else f"{phase}.retry{attempt}")
 
-    def start(self, request: dict[str, Any], **context: Any) -> RunSession:
+    def start(self, request: dict[str, Any], *, resumed_from: str | None = None, **context: Any) -> RunSession:
         """Open the run's record and log; from here on the bus's messages are kept."""
         self._t0 = time.monotonic()
-        self.store.start_run(self.run_id, str(self.inventory), self.command, request, str(self.run_dir))
+        self.store.start_run(self.run_id, str(self.inventory), self.command, request, str(self.run_dir),
+                             resumed_from=resumed_from)
         self.log = RunLog(self.run_dir / LOG_FILE, self.run_id, self.redactor)
         self.bus.subscribe(RunRecorder(self.run_id, self.store, self.log))
         self.bus.publish("orchestrator", Topic.RUN, "started", {"message": "run started", **context})

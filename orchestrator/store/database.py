@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS runs (
   duration REAL,
   request TEXT,
   state_dir TEXT,
-  pid INTEGER
+  pid INTEGER,
+  resumed_from TEXT  -- the run this one resumed (`aidevops run --resume`)
 );
 CREATE TABLE IF NOT EXISTS phases (
   run_id TEXT NOT NULL REFERENCES runs(id),
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS phases (
   duration REAL,
   rc INTEGER,
   artifact_dir TEXT,
+  fingerprint TEXT,  -- sha256 of the role's files and playbook when the phase ran (resume compares it)
+  kept_from TEXT,  -- status kept: the run where this phase's work was done
   PRIMARY KEY (run_id, phase)
 );
 CREATE TABLE IF NOT EXISTS host_stats (
@@ -133,6 +136,9 @@ CREATE TABLE IF NOT EXISTS recoveries (
 CREATE INDEX IF NOT EXISTS recoveries_signature ON recoveries(signature);
 """
 
+# Columns added after a store was first created: (table, column, type), added to older stores on open.
+ADDED_COLUMNS = (("runs", "resumed_from", "TEXT"), ("phases", "fingerprint", "TEXT"), ("phases", "kept_from", "TEXT"))
+
 # Columns a caller may set through record_decision; the rest are filled here.
 DECISION_FIELDS = ("decision_type", "agent_id", "provider", "model", "prompt_sha256", "prompt_chars", "raw_answer",
                    "validation", "decision", "fallback_reason", "tokens_in", "tokens_out", "cache_read",
@@ -157,6 +163,14 @@ class RunStore(RunQueries):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an older version lacks (SQLite has no ADD COLUMN IF NOT EXISTS)."""
+        for table, column, kind in ADDED_COLUMNS:
+            have = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -167,11 +181,12 @@ class RunStore(RunQueries):
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, inventory: str, command: str, request: dict, state_dir: str) -> None:
+    def start_run(self, run_id: str, inventory: str, command: str, request: dict, state_dir: str,
+                  resumed_from: str | None = None) -> None:
         self._exec(
-            "INSERT INTO runs (id, inventory, command, status, started_at, request, state_dir, pid)"
-            " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
-            (run_id, inventory, command, now(), json.dumps(request), state_dir, os.getpid()),
+            "INSERT INTO runs (id, inventory, command, status, started_at, request, state_dir, pid, resumed_from)"
+            " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            (run_id, inventory, command, now(), json.dumps(request), state_dir, os.getpid(), resumed_from),
         )
 
     def set_strategy(self, run_id: str, strategy: str, reason: str) -> None:
@@ -185,10 +200,12 @@ class RunStore(RunQueries):
 
     def record_phase(self, run_id: str, phase: str, status: str, reason: str = "", started_at: str | None = None,
                      ended_at: str | None = None, duration: float | None = None, rc: int | None = None,
-                     artifact_dir: str | None = None) -> None:
+                     artifact_dir: str | None = None, fingerprint: str | None = None,
+                     kept_from: str | None = None) -> None:
         self._exec(
-            "INSERT OR REPLACE INTO phases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, phase, status, reason, started_at, ended_at, duration, rc, artifact_dir),
+            "INSERT OR REPLACE INTO phases (run_id, phase, status, reason, started_at, ended_at, duration, rc,"
+            " artifact_dir, fingerprint, kept_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, phase, status, reason, started_at, ended_at, duration, rc, artifact_dir, fingerprint, kept_from),
         )
 
     def record_host_stats(self, run_id: str, phase: str, stats: dict[str, dict[str, int]]) -> None:

@@ -28,6 +28,7 @@ class RunRecord:
     request: dict[str, Any] | None
     state_dir: str | None
     pid: int | None = None
+    resumed_from: str | None = None  # the run this one resumed
 
 
 class RunQueries:
@@ -63,6 +64,11 @@ class RunQueries:
                 raise BadInput(f"no run with id '{run_id}'" if not rows else f"run id '{run_id}' is ambiguous",
                                where=str(self.path), hint="`aidevops runs list` shows the ids")
         return self._run(rows[0])
+
+    def resumed_by(self, run_id: str) -> list[str]:
+        """The runs that resumed this one, oldest first."""
+        return [r["id"] for r in self._exec("SELECT id FROM runs WHERE resumed_from = ? ORDER BY started_at",
+                                            (run_id,))]
 
     def latest_run_id(self) -> str | None:
         rows = self._exec("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")

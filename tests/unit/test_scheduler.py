@@ -5,7 +5,8 @@ import time
 from dataclasses import replace
 
 from orchestrator.agents.registry import AGENTS
-from orchestrator.plan import Phase, Plan
+from orchestrator.outcome import outcome_status
+from orchestrator.plan import Kept, Phase, Plan
 from orchestrator.run.scheduler import PhaseResult, Scheduler
 
 
@@ -121,6 +122,27 @@ def test_phases_left_out_by_only_count_as_done():
     assert set(rec.spans) == {"n8n"}
     assert results["base_server"].status == "not_selected"
     assert results["n8n"].status == "succeeded"
+
+
+def test_kept_phases_are_not_run_and_their_dependents_go_on():
+    plan = make_plan()
+    plan.phases = [replace(p, kept=Kept("A", "done in A", "f1")) if p.id == "base_server" else p
+                   for p in plan.phases]
+    rec = Recorder()
+    results = Scheduler(plan, rec).run()
+    assert "base_server" not in rec.spans and "n8n" in rec.spans
+    kept = results["base_server"]
+    assert (kept.status, kept.reason, kept.kept_from, kept.fingerprint) == ("kept", "done in A", "A", "f1")
+    assert outcome_status(r.status for r in results.values()) == ("succeeded", 0)
+
+
+def test_a_kept_phase_stays_kept_when_the_run_is_cancelled():
+    plan = make_plan()
+    plan.phases = [replace(p, kept=Kept("A", "done in A")) if p.id == "dns" else p for p in plan.phases]
+    cancel = threading.Event()
+    cancel.set()
+    results = Scheduler(plan, Recorder(), cancel=cancel).run()
+    assert results["dns"].status == "kept" and results["base_server"].status == "cancelled"
 
 
 def test_an_exception_in_a_phase_is_a_failure_not_a_crash():

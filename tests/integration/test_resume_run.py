@@ -1,0 +1,88 @@
+"""`aidevops run --resume` against a real sandbox host: a run whose dns phase fails on a bad token in host_vars,
+the cause fixed, then resumed. base_server (real SSH, 60-110 s on a fresh host) is kept, not run again; dns
+runs again against the loopback Cloudflare fake and succeeds.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from orchestrator.sandbox.hosts import Sandbox
+from orchestrator.state import StateDir
+from tests.conftest import ROOT, write
+from tests.fakes.cloudflare_api import FakeCloudflare
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "aidevops-resume"
+TOKEN = "cf-resume-token-5d2a9b"
+
+
+@pytest.fixture(scope="module")
+def cloudflare():
+    with FakeCloudflare(token=TOKEN, zones=("sandbox.test",)) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def sandbox_inventory(tmp_path_factory, cloudflare):
+    """inventories/sandbox's request with DNS on the Cloudflare fake, and hosts.yml for a new host of our own."""
+    inv = tmp_path_factory.mktemp("resume") / "inventory"
+    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars")
+    request = inv / "group_vars/all/aidevops.yml"
+    request.write_text(request.read_text().replace("provider: rfc2136", "provider: cloudflare"))
+    write(inv / "group_vars/all/dns.yml", f"dns_cloudflare_api_token: {TOKEN}\n"
+                                          f"dns_cloudflare_base_url: {cloudflare.base_url}\n"
+                                          "dns_target_ipv4: 203.0.113.10\ndns_ipv6_enabled: false\n")
+    box = Sandbox(inv, prefix=PREFIX)
+    box.down(log=lambda m: None)  # leftovers of an interrupted session
+    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False,
+                   images=False, log=print)
+    yield inv, hosts[0]
+    box.down(log=lambda m: None)
+
+
+def aidevops(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, check=False)
+
+
+def shown(inv, run_id=None):
+    r = aidevops("runs", "show", *([run_id] if run_id else []), "--inventory", str(inv), "--json")
+    data = json.loads(r.stdout)
+    return data["run"], {p["phase"]: p for p in data["phases"]}
+
+
+def test_a_failed_phase_is_resumed_and_the_done_one_kept(sandbox_inventory, cloudflare):
+    inv, host = sandbox_inventory
+    bad_token = write(inv / f"host_vars/{host.name}.yml", "dns_cloudflare_api_token: not-the-token\n")
+    first = aidevops("run", "--inventory", str(inv), "--only", "base_server,dns", "--plain")
+    assert first.returncode == 1, first.stdout[-4000:] + first.stderr
+    run_a, phases_a = shown(inv)
+    assert (phases_a["base_server"]["status"], phases_a["dns"]["status"]) == ("succeeded", "failed")
+    assert "Authentication error" in phases_a["dns"]["reason"] or "401" in phases_a["dns"]["reason"]
+    assert cloudflare.records("sandbox.test") == []
+
+    bad_token.unlink()  # the cause is fixed
+    resumed = aidevops("run", "--resume", "--inventory", str(inv), "--plain")
+    assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr
+    said = " ".join(resumed.stdout.split())
+    a = run_a["id"]
+    assert f"done in {a}, kept" in said and f"re-run: failed in {a}" in said
+    assert "[base_server] started" not in said and "[dns] succeeded" in said
+
+    run_b, phases_b = shown(inv)
+    assert run_b["resumed_from"] == a and run_b["status"] == "succeeded" and run_b["exit_code"] == 0
+    assert (phases_b["base_server"]["status"], phases_b["base_server"]["kept_from"]) == ("kept", a)
+    assert phases_b["dns"]["status"] == "succeeded"
+    # base_server was not run again: no folder, no ansible-runner artifacts of it in the resumed run.
+    assert sorted(p.name for p in StateDir(inv).run_dir(run_b["id"]).iterdir()) == ["dns", "run.log.jsonl"]
+    assert {r["name"] for r in cloudflare.records("sandbox.test")} >= {"n8n.sandbox.test"}
+
+    chain = " ".join(aidevops("runs", "show", a, "--inventory", str(inv)).stdout.split())
+    assert f"resumed by {run_b['id']}" in chain
+    assert f"resumed from {a}" in " ".join(aidevops("runs", "show", "--inventory", str(inv)).stdout.split())
