@@ -16,6 +16,7 @@ from orchestrator.cli.common import (
     strategy_option,
     yes_option,
 )
+from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_options
 
 
 @click.command()
@@ -54,8 +55,12 @@ def plan(inventory, strategy, only, ai, yes):
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
 @ai_option
 @yes_option
-def run(inventory, strategy, only, check, plain, ai, yes):
-    """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
+@wait_options
+def run(inventory, strategy, only, check, plain, ai, yes, wait, wait_timeout):
+    """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run.
+
+    One run per inventory at a time: while another holds it, this one is refused (exit 75) or, with --wait,
+    waits. Ctrl-C, SIGTERM and SIGHUP cancel the run cleanly (exit 130)."""
     from orchestrator.ai.choice import resolve
     from orchestrator.ai.planning import strategy_fixed
     from orchestrator.cli.progress import Progress
@@ -63,6 +68,7 @@ def run(inventory, strategy, only, check, plain, ai, yes):
     from orchestrator.run.deployment import Deployment
 
     request, the_plan = load_plan(inventory, strategy, only)
+    hold_inventory(request.inventory, wait, wait_timeout)  # until the command ends, however it ends
     command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "") + \
         (f" --ai {ai}" if ai else "")
     deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
@@ -73,7 +79,7 @@ def run(inventory, strategy, only, check, plain, ai, yes):
     print_decisions_made(deployment.ai, made.all, None, request.inventory)
     progress = Progress(the_plan, live=False if plain else None)
     deployment.bus.subscribe(progress.on_message)
-    with progress:
+    with progress, cancel_on_signals(deployment.cancel):
         outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)

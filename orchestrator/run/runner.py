@@ -20,18 +20,33 @@ from orchestrator import project, vault
 MARKER = "AIDEVOPS_PHASE"
 
 
-def kill_leftovers(marker: str) -> int:
-    """SIGKILL every process whose environment carries MARKER=marker; how many there were."""
-    needle = f"{MARKER}={marker}".encode()
+def _kill_marked(wanted) -> int:
+    """SIGKILL every process whose MARKER value satisfies wanted(value); how many there were."""
+    prefix = f"{MARKER}=".encode()
     killed = 0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
+            values = [v[len(prefix):].decode(errors="replace")
+                      for v in (proc / "environ").read_bytes().split(b"\0") if v.startswith(prefix)]
+            if values and wanted(values[0]):
                 os.kill(int(proc.name), signal.SIGKILL)
                 killed += 1
         except (OSError, ValueError):
             continue  # gone already, or not ours to read
     return killed
+
+
+def kill_leftovers(marker: str) -> int:
+    """SIGKILL every process whose environment carries MARKER=marker; how many there were."""
+    return _kill_marked(lambda value: value == marker)
+
+
+def kill_run_leftovers(folder: Path, pid: int | None = None) -> int:
+    """SIGKILL what the phases under `folder` (a run's folder, or all runs') started from process `pid` (default
+    this one) and left behind: ansible-playbook's workers, and the SSH control masters that ControlPersist keeps
+    for a minute after a phase. How many there were."""
+    start, end = f"{Path(folder).resolve()}/", f":{pid or os.getpid()}"
+    return _kill_marked(lambda value: value.startswith(start) and value.endswith(end))
 
 
 @dataclass

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_a_failure_between_write_and_rename_leaves_the_old_file_and_no_temp_file
     path.chmod(0o600)
 
     def crash(src, dst):
-        assert open(src).read() == "new report\n"  # written in full, then the rename fails
+        assert Path(src).read_text() == "new report\n"  # written in full, then the rename fails
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
