@@ -16,7 +16,10 @@ import pytest
 from orchestrator.run.lock import RunLock
 from orchestrator.run.runner import MARKER
 from tests.conftest import write
-from tests.unit.test_run_local import aidevops, home, inv  # noqa: F401  (fixtures)
+from tests.unit import test_run_local
+from tests.unit.test_run_local import aidevops
+
+home, inv = test_run_local.home, test_run_local.inv  # its fixtures: a project home with a slow playbook
 
 BUSY = ("error: {inv}: another aidevops run holds this inventory: run {run_id}, pid {pid} on {host} since {since} "
         "(wait with --wait, or stop it)\n")
@@ -67,7 +70,7 @@ def run_status(home, inv, run_id) -> dict:
 
 
 @pytest.fixture
-def slow(home, inv):  # noqa: F811
+def slow(home, inv):
     write(inv / "group_vars/all/test.yml", "sleep_s: 60\n")
     procs = []
     yield procs
@@ -77,7 +80,7 @@ def slow(home, inv):  # noqa: F811
         p.communicate()
 
 
-def test_a_second_run_is_refused_with_one_line_naming_the_holder_then_waits_with_wait(home, inv, slow):  # noqa: F811
+def test_a_second_run_is_refused_with_one_line_naming_the_holder_then_waits_with_wait(home, inv, slow):
     first = start(home, inv)
     slow.append(first)
     held = wait_until_slow_task(inv, first)
@@ -110,7 +113,7 @@ def test_a_second_run_is_refused_with_one_line_naming_the_holder_then_waits_with
     assert holder(inv) == {}  # released
 
 
-def test_a_killed_holder_is_taken_over_with_a_warning_and_its_leftovers_stopped(home, inv, slow):  # noqa: F811
+def test_a_killed_holder_is_taken_over_with_a_warning_and_its_leftovers_stopped(home, inv, slow):
     first = start(home, inv)
     slow.append(first)
     held = wait_until_slow_task(inv, first)
@@ -133,7 +136,7 @@ def test_a_killed_holder_is_taken_over_with_a_warning_and_its_leftovers_stopped(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_signal_cancels_the_run_records_it_and_frees_the_inventory(home, inv, slow, sig):  # noqa: F811
+def test_a_signal_cancels_the_run_records_it_and_frees_the_inventory(home, inv, slow, sig):
     first = start(home, inv)
     slow.append(first)
     held = wait_until_slow_task(inv, first)
