@@ -179,6 +179,7 @@ class RunStore(RunQueries):
         """Record as interrupted the runs still 'running' whose process is gone (killed, crashed): the store is
         the inventory's, and the run starting now holds its run lock, so none of them is running."""
         rows = self._exec("SELECT id, pid FROM runs WHERE status = 'running'")
+        # Our own pid on such a row was reused: this process is starting its run, it is not running that one.
         dead = [r["id"] for r in rows if r["pid"] == os.getpid() or not _alive(r["pid"])]
         for run_id in dead:
             self._exec("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'", (run_id,))
