@@ -7,6 +7,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DEGRADED = 3
+# Another run holds the inventory: nothing was done, try again later (sysexits' EX_TEMPFAIL). Its own code, so
+# that a script can tell "busy, retry or --wait" from a deployment that failed (1) or bad input (2).
+EXIT_BUSY = 75
 EXIT_CANCELLED = 130
 
 
@@ -32,6 +35,12 @@ class BadInput(AidevopsError):
     """The user's input (inventory, request, flags) is invalid; nothing was run."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class InventoryBusy(AidevopsError):
+    """Another aidevops run holds the inventory's run lock; nothing was done."""
+
+    exit_code = EXIT_BUSY
 
 
 class EnvironmentProblem(AidevopsError):

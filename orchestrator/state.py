@@ -2,6 +2,7 @@
 
     <inventory>/.aidevops/
       aidevops.db            the run store (SQLite)
+      run.lock               held (flock) by the one run of this inventory; its holder's run id, pid, host, start
       runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
       ai-cache/              valid AI answers, by prompt hash
       sandbox/               the local sandbox's keys, certificates and CA root
@@ -34,6 +35,10 @@ class StateDir:
     @property
     def db(self) -> Path:
         return self.root / "aidevops.db"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.root / "run.lock"
 
     @property
     def runs(self) -> Path:

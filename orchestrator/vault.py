@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator import atomic
 from orchestrator.errors import BadInput
 from orchestrator.inventory_yaml import StrictLoader
 
@@ -36,11 +37,8 @@ def ensure_password_file(inventory: Path) -> Path:
     existing = password_file(inventory)
     if existing:
         return existing
-    path = inventory / PASSWORD_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(32) + "\n")
-    return path
+    # Whole or absent: an empty password file left by a crash would lock the vault for good.
+    return atomic.write_text(inventory / PASSWORD_FILE, secrets.token_urlsafe(32) + "\n", mode=0o600)
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from orchestrator import atomic
 from orchestrator.ai.providers.base import Answer
 
 
@@ -35,7 +36,5 @@ class AnswerCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{key}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"data": answer.data, "raw": answer.raw, "provider": answer.provider,
-                                   "model": answer.model, "request_id": answer.request_id}))
-        tmp.replace(path)
+        atomic.write_text(path, json.dumps({"data": answer.data, "raw": answer.raw, "provider": answer.provider,
+                                            "model": answer.model, "request_id": answer.request_id}))

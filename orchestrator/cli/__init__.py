@@ -32,7 +32,10 @@ def _sigterm(signum, frame):
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _sigterm)
+    # Before a run starts and after it ends, SIGTERM and SIGHUP cancel the command as Ctrl-C does; while it
+    # runs, cli/hold.py's cancel_on_signals stops the run itself cleanly.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _sigterm)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:

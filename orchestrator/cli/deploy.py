@@ -16,6 +16,7 @@ from orchestrator.cli.common import (
     strategy_option,
     yes_option,
 )
+from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_options
 
 
 @click.command()
@@ -57,8 +58,12 @@ def plan(inventory, strategy, only, ai, yes):
                    "keep what was done unless the request or its role changed, with the same decisions.")
 @ai_option
 @yes_option
-def run(inventory, strategy, only, check, plain, resume, ai, yes):
-    """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run."""
+@wait_options
+def run(inventory, strategy, only, check, plain, resume, ai, yes, wait, wait_timeout):
+    """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run.
+
+    One run per inventory at a time: while another holds it, this one is refused (exit 75) or, with --wait,
+    waits. Ctrl-C, SIGTERM and SIGHUP cancel the run cleanly (exit 130)."""
     from orchestrator.ai.choice import resolve
     from orchestrator.ai.planning import strategy_fixed
     from orchestrator.cli.progress import Progress
@@ -73,9 +78,11 @@ def run(inventory, strategy, only, check, plain, resume, ai, yes):
         if loaded is None:  # nothing left to do: said, and nothing is created
             return
         request, the_plan, resumed = loaded
+        hold_inventory(request.inventory, wait, wait_timeout)  # until the command ends, however it ends
         command = f"run --resume {resumed.source.id}"
     else:
         request, the_plan = load_plan(inventory, strategy, only)
+        hold_inventory(request.inventory, wait, wait_timeout)
         command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
     command += f" --ai {ai}" if ai else ""
     deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
@@ -87,7 +94,7 @@ def run(inventory, strategy, only, check, plain, resume, ai, yes):
     print_decisions_made(deployment.ai, made.all, None, request.inventory)
     progress = Progress(the_plan, live=False if plain else None)
     deployment.bus.subscribe(progress.on_message)
-    with progress:
+    with progress, cancel_on_signals(deployment.cancel):
         outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
     sys.exit(outcome.exit_code)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator import vault
+from orchestrator import atomic, vault
 from orchestrator.errors import BadInput
 from orchestrator.inventory_yaml import StrictLoader
 
@@ -100,8 +100,4 @@ def write_encrypted(creds: Credentials, logins: list[dict[str, Any]], dest: Path
     plain = header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
     encrypted = vault.vault_lib(creds.password_file).encrypt(plain.encode())
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".tmp")
-    tmp.write_bytes(encrypted)
-    tmp.chmod(0o600)
-    tmp.replace(dest)
-    return dest
+    return atomic.write_bytes(dest, encrypted, mode=0o600)

@@ -4,7 +4,6 @@ report.md, report.html (self-contained: inline CSS and SVG, nothing fetched) and
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from orchestrator import project
+from orchestrator import atomic, project
 from orchestrator.redact import Redactor
 from orchestrator.report.build import build
 from orchestrator.report.credentials import write_encrypted
@@ -51,10 +50,7 @@ def _code_spans(text: str) -> markupsafe.Markup:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, 0o600)  # the report names hosts and accounts: for the operator's eyes first
-    tmp.replace(path)
+    atomic.write_text(path, text, mode=0o600)  # the report names hosts and accounts: for the operator's eyes first
 
 
 def write_report(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, reveal: bool = False,

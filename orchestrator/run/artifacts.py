@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator import atomic
 from orchestrator.redact import Redactor
 
 FAILED_EVENTS = {"runner_on_failed", "runner_on_unreachable", "runner_item_on_failed"}
@@ -37,7 +38,7 @@ def scrub(private_data_dir: Path, redactor: Redactor) -> int:
             continue
         clean = redactor.text(text)
         if clean != text:
-            path.write_text(clean)
+            atomic.write_text(path, clean)  # keeps its mode; a kill mid-way tears no event
             changed += 1
     return changed
 

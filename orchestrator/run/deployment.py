@@ -15,6 +15,7 @@ from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, rec
 from orchestrator.outcome import PhaseResult, RunOutcome, outcome_status
 from orchestrator.plan import Phase, Plan
 from orchestrator.request import DeploymentRequest
+from orchestrator.run import runner
 from orchestrator.run.bus import Topic
 from orchestrator.run.context import ControllerAgents
 from orchestrator.run.phases import PhaseExecutor
@@ -91,8 +92,11 @@ class Deployment:
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
         scheduler = Scheduler(self.plan, self.executor.execute, on_result=self.executor.finished,
                               on_start=self.executor.announce, cancel=self.cancel)
-        with self.pump:
-            results = scheduler.run()
+        try:
+            with self.pump:
+                results = scheduler.run()
+        finally:  # nothing a phase started outlives the run: workers, SSH control masters kept for reuse
+            runner.kill_run_leftovers(self.session.run_dir)
         interrupted = scheduler.interrupted or self.cancel.is_set()
         if not interrupted:
             self._optimize()

@@ -17,7 +17,9 @@ class RunLog:
         self.path = path
         self.trace_id = trace_id
         self.redactor = redactor
-        self._file = open(path, "a", encoding="utf-8")
+        # Unbuffered, appending: each record is one write() of one whole line, so a process killed at any moment
+        # leaves whole lines only (a buffered file may split a long line over two writes).
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115  (closed by close())
         self._lock = threading.Lock()
 
     def log(self, level: str, agent_id: str, message: str, /, **context: Any) -> None:
@@ -29,8 +31,7 @@ class RunLog:
         with self._lock:
             if self._file.closed:  # a late message after the run was finished: the run's record is complete
                 return
-            self._file.write(json.dumps(record, default=str) + "\n")
-            self._file.flush()
+            self._file.write((json.dumps(record, default=str) + "\n").encode())
 
     @property
     def closed(self) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,18 +22,56 @@ from orchestrator import project, vault
 MARKER = "AIDEVOPS_PHASE"
 
 
-def kill_leftovers(marker: str) -> int:
-    """SIGKILL every process whose environment carries MARKER=marker; how many there were."""
-    needle = f"{MARKER}={marker}".encode()
+def _kill_marked(wanted) -> int:
+    """SIGKILL every process whose MARKER value satisfies wanted(value); how many there were."""
+    prefix = f"{MARKER}=".encode()
     killed = 0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
+            values = [v[len(prefix):].decode(errors="replace")
+                      for v in (proc / "environ").read_bytes().split(b"\0") if v.startswith(prefix)]
+            if values and wanted(values[0]):
                 os.kill(int(proc.name), signal.SIGKILL)
                 killed += 1
         except (OSError, ValueError):
             continue  # gone already, or not ours to read
     return killed
+
+
+def kill_leftovers(marker: str) -> int:
+    """SIGKILL every process whose environment carries MARKER=marker; how many there were."""
+    return _kill_marked(lambda value: value == marker)
+
+
+def control_dir(pid: int | None = None) -> Path:
+    """The SSH control sockets of the run in process `pid` (default this one): short (a socket path has at most
+    107 bytes) and the run's own, so that its control masters can be found and stopped when it ends."""
+    return Path(tempfile.gettempdir()) / f"aidevops-cp-{pid or os.getpid()}"
+
+
+def _kill_control_masters(folder: Path) -> int:
+    """SIGKILL the SSH control masters whose socket is in folder. Not by the marker: an ssh master rewrites its
+    process title ('ssh: <socket> [mux]') over its environment, so /proc shows the marker no more."""
+    title = f"ssh: {folder}/".encode()
+    killed = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "cmdline").read_bytes().startswith(title):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError):
+            continue
+    shutil.rmtree(folder, ignore_errors=True)
+    return killed
+
+
+def kill_run_leftovers(folder: Path, pid: int | None = None) -> int:
+    """SIGKILL what the phases under `folder` (a run's folder, or all runs') started from process `pid` (default
+    this one) and left behind: ansible-playbook's workers, and the SSH control masters that ControlPersist keeps
+    for a minute after a phase. How many there were."""
+    start, end = f"{Path(folder).resolve()}/", f":{pid or os.getpid()}"
+    return (_kill_marked(lambda value: value.startswith(start) and value.endswith(end))
+            + _kill_control_masters(control_dir(pid)))
 
 
 @dataclass
@@ -84,7 +124,7 @@ def run_playbook(
     # A marker in the environment of everything this phase starts: ansible-runner's cancel kills
     # ansible-playbook's process group, but its forked workers can outlive it.
     marker = f"{private_data_dir.resolve()}:{os.getpid()}"
-    env = {**runner_env(inventory), MARKER: marker}
+    env = {**runner_env(inventory), MARKER: marker, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir())}
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
         project_dir=str(project.playbooks_dir()),

@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator import vault
 from orchestrator.redact import Redactor
+from orchestrator.run import lock as run_lock
 from orchestrator.run.bus import AgentMessage, Bus, Priority, Topic
 from orchestrator.run.log import RunLog
 from orchestrator.run.recording import RunRecorder
@@ -46,6 +47,7 @@ class RunSession:
         self._t0 = time.monotonic()
         self.store.start_run(self.run_id, str(self.inventory), self.command, request, str(self.run_dir),
                              resumed_from=resumed_from)
+        run_lock.note_run(self.inventory, self.run_id)
         self.log = RunLog(self.run_dir / LOG_FILE, self.run_id, self.redactor)
         self.bus.subscribe(RunRecorder(self.run_id, self.store, self.log))
         self.bus.publish("orchestrator", Topic.RUN, "started", {"message": "run started", **context})

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.store.queries import RunQueries
+from orchestrator.store.queries import RunQueries, _alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -183,11 +183,22 @@ class RunStore(RunQueries):
 
     def start_run(self, run_id: str, inventory: str, command: str, request: dict, state_dir: str,
                   resumed_from: str | None = None) -> None:
+        self.close_dead_runs()
         self._exec(
             "INSERT INTO runs (id, inventory, command, status, started_at, request, state_dir, pid, resumed_from)"
             " VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             (run_id, inventory, command, now(), json.dumps(request), state_dir, os.getpid(), resumed_from),
         )
+
+    def close_dead_runs(self) -> list[str]:
+        """Record as interrupted the runs still 'running' whose process is gone (killed, crashed): the store is
+        the inventory's, and the run starting now holds its run lock, so none of them is running."""
+        rows = self._exec("SELECT id, pid FROM runs WHERE status = 'running'")
+        # Our own pid on such a row was reused: this process is starting its run, it is not running that one.
+        dead = [r["id"] for r in rows if r["pid"] == os.getpid() or not _alive(r["pid"])]
+        for run_id in dead:
+            self._exec("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'", (run_id,))
+        return dead
 
     def set_strategy(self, run_id: str, strategy: str, reason: str) -> None:
         self._exec("UPDATE runs SET strategy = ?, strategy_reason = ? WHERE id = ?", (strategy, reason, run_id))

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from orchestrator import vault
+from orchestrator import atomic, vault
 from orchestrator.agents import registry
 from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
@@ -87,7 +87,7 @@ def run_suites(ctx: PhaseContext, files: list[str], config: dict) -> Outcome:
     hosts_file = next((inventory / n for n in ("hosts.yml", "hosts.yaml") if (inventory / n).exists()),
                       inventory / "hosts.yml")
     config_file, out_file = ctx.phase_dir / "suite-config.json", ctx.phase_dir / "pytest-results.json"
-    config_file.write_text(json.dumps(config, indent=2))
+    atomic.write_text(config_file, json.dumps(config, indent=2))
     out_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "pytest", "-p", "orchestrator.validation.plugin", "-p", "no:cacheprovider",
            "-q", "-rN", "--no-header", "--tb=no", "--hosts=ansible://all", f"--ansible-inventory={hosts_file}",

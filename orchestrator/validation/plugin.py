@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator import atomic
 from orchestrator.validation.findings import SEVERITIES, Finding, Metric, Outcome
 
 HOST_PARAM = "_testinfra_host"  # testinfra parametrizes host tests with this
@@ -132,7 +133,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         ))
     out = session.config.getoption("aidevops_out")
     if out:
-        Path(out).write_text(json.dumps(outcome.as_dict(), indent=2))
+        atomic.write_text(Path(out), json.dumps(outcome.as_dict(), indent=2))
 
 
 def load_outcome(path: Path) -> Outcome:

@@ -45,7 +45,8 @@ class _F:  # the fields problems() reads, from a stored row
         self.status, self.severity, self.check_id = row["status"], row["severity"], row.get("check_id") or ""
 
 
-def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None) -> ValidateOutcome:
+def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None,
+             cancel: threading.Event | None = None) -> ValidateOutcome:
     """The validator phase alone, as a recorded run, executed as `aidevops run` executes it."""
     if audit is not None:
         request = replace(request, validation=request.validation.model_copy(update={"audit": audit}))
@@ -53,7 +54,7 @@ def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lamb
     session.bus.subscribe(lambda m: note(str(m.content)), topics=[Topic.NOTE])
     session.start(request.as_dict())
     executor = PhaseExecutor(session, request, controller_agents={PHASE: agent.run}, results={},
-                             cancel=threading.Event())
+                             cancel=cancel or threading.Event())
     phase = Phase(PHASE, registry()[PHASE], depends_on=(), available=True)
     result = PhaseResult(PHASE, CANCELLED, "cancelled by the user")  # unless it ends by itself
     try:
@@ -61,6 +62,8 @@ def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lamb
         result = executor.execute(phase)
     finally:
         findings, metrics = session.store.findings(session.run_id), session.store.metrics(session.run_id)
+        if cancel is not None and cancel.is_set():
+            result = PhaseResult(PHASE, CANCELLED, "cancelled by the user")
         code = errors.EXIT_CANCELLED if result.status == CANCELLED else exit_code(findings)
         if result.status == FAILED and code == errors.EXIT_OK:  # nothing to check at all
             code = errors.EXIT_FAILED
