@@ -4,8 +4,10 @@ inventory's state folder (artifacts, ansible-runner events, run logs, the SQLite
 reports), every prompt the model was sent and every line printed on the terminal is searched for every secret
 value of the inventory, plain, base64- and URL-encoded: there must be none.
 
-Left out, on purpose: the vault files themselves (encrypted), the vault password file, and a report written
-with `--reveal`, which a user asks for to see the credentials.
+Left out, on purpose: the vault files themselves (encrypted), the vault password file, a report written with
+`--reveal`, which a user asks for to see the credentials, and the sandbox's own key folder
+(`.aidevops/sandbox/`, mode 0600 files: the TSIG key it generated for its DNS server and handed to the vault,
+its SSH and CA keys), which is where those credentials are made, not something a run wrote.
 """
 
 import base64
@@ -62,7 +64,8 @@ def test_no_secret_in_any_artifact_log_row_prompt_report_or_output(stack, first_
     secrets = [s for s in set(vault.secret_values(inv)) if len(s) >= 6]  # what the redactor masks, too
     assert len(secrets) >= 3, "the sandbox inventory should hold the vault's generated secrets"
     state = StateDir(inv).root
-    files = [p for p in state.rglob("*") if p.is_file() and ".revealed." not in p.name]
+    files = [p for p in state.rglob("*") if p.is_file() and ".revealed." not in p.name
+             and not p.is_relative_to(StateDir(inv).sandbox)]
     assert any(p.name == "aidevops.db" for p in files) and any(p.name.endswith(".json") for p in files)
     places: list[tuple[str, bytes]] = [(str(p.relative_to(inv)), p.read_bytes()) for p in files]
     places += [(f"prompt {i}", body) for i, body in enumerate(prompts)]
