@@ -4,7 +4,7 @@
       aidevops.db            the run store (SQLite)
       runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
       ai-cache/              valid AI answers, by prompt hash
-      sandbox/               the local sandbox's keys, certificates and CA root
+      sandbox/               the local sandbox's keys, certificates, CA roots and fixed ports
       dockerd.log            the Docker engine's log when aidevops started it
 """
 
