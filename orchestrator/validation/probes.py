@@ -109,6 +109,12 @@ def _dechunk(data: bytes) -> bytes:
 STARTING = frozenset({404, 502, 503, 504})
 
 
+def answered_json(r: Response) -> bool:
+    """An application's API answered (any status, in JSON): not a starting page (n8n's is HTML with 200), a 404
+    of routes not there yet, or the proxy."""
+    return r.status not in STARTING and "json" in r.headers.get("content-type", "")
+
+
 def request_until(endpoint: dict, path: str = "/", *, settled=lambda r: r.status not in STARTING,
                   wait_seconds: float = 60, interval: float = 2, **kwargs) -> Response:
     """The request, repeated while the application is still starting (`settled` says when it is not), for at

@@ -10,19 +10,24 @@ from orchestrator.validation import probes
 
 
 class Starting(BaseHTTPRequestHandler):
-    """Answers 404 (like n8n's REST routes during its first seconds) until `ready_at`, then 200 or 401."""
+    """Answers like n8n while it starts: its HTML starting page (200), or 404 (`starting`), until `ready_at`;
+    then `then` in JSON."""
 
     ready_at = 0.0
     then = 200
+    starting = 404
     calls = 0
 
     def do_POST(self):
         type(self).calls += 1
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status = self.then if time.monotonic() >= self.ready_at else 404
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
+        ready = time.monotonic() >= self.ready_at
+        body = b'{"data":{}}' if ready else b"n8n is starting up. Please wait"
+        self.send_response(self.then if ready else self.starting)
+        self.send_header("Content-Type", "application/json" if ready else "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -33,7 +38,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Starting)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    Starting.calls = 0
+    Starting.calls, Starting.starting = 0, 404
     yield {"hostname": "n8n.sandbox.test", "connect": "127.0.0.1", "http_port": httpd.server_address[1]}
     httpd.shutdown()
     httpd.server_close()
@@ -64,3 +69,10 @@ def test_nothing_listening_is_one_error_after_the_wait():
     endpoint = {"hostname": "n8n.sandbox.test", "connect": "127.0.0.1", "http_port": 1}
     with pytest.raises(ConnectionError, match="did not answer within 1s"):
         probes.request_until(endpoint, "/healthz/readiness", tls=False, interval=0.2, wait_seconds=1)
+
+
+def test_n8n_starting_page_is_not_taken_for_its_login(server):
+    Starting.ready_at, Starting.then, Starting.starting = time.monotonic() + 1.5, 401, 200
+    r = probes.request_until(server, "/rest/login", tls=False, method="POST", body=b"{}", interval=0.3,
+                             wait_seconds=10, settled=probes.answered_json)
+    assert r.status == 401 and r.headers["content-type"] == "application/json" and Starting.calls >= 3

@@ -13,8 +13,9 @@ from orchestrator.validation import probes
 
 SERVICE = "n8n"
 PROJECT = "n8n"  # the n8n role's compose project (n8n_compose_project)
-# Right after a restart n8n answers /healthz before its database and REST API are there (its login answers
-# 404 meanwhile): the checks below wait this long for it to become usable before they judge.
+# Right after a restart n8n answers /healthz before its database and REST API are there: its other routes answer
+# an HTML "n8n is starting up" page (200), then 404, before the REST API answers JSON. The checks below wait
+# this long for it to become usable before they judge.
 READY_WAIT_SECONDS = 90
 
 
@@ -58,9 +59,10 @@ def test_websocket_push_upgrade(target, ca_file, validation_config, n8n_owner_pa
     """The editor's push websocket (/rest/push) is upgraded through the proxy (101), logged in as the owner."""
     login = json.dumps({"emailOrLdapLoginId": validation_config["admin_email"],
                         "password": n8n_owner_password}).encode()
-    # Retried only while n8n is starting (404, 502-504): a refused password is an answer, and n8n limits logins.
+    # Retried only while n8n is starting: a refused password is an answer, and n8n limits logins.
     r = probes.request_until(target, "/rest/login", ca_file=ca_file, method="POST", body=login,
-                             headers={"Content-Type": "application/json"}, wait_seconds=READY_WAIT_SECONDS)
+                             headers={"Content-Type": "application/json"}, settled=probes.answered_json,
+                             wait_seconds=READY_WAIT_SECONDS)
     assert r.status == 200, f"owner login answered {r.status}"
     cookie = next((c.split(";")[0] for c in r.set_cookies if c.startswith("n8n-auth=")), None)
     assert cookie, "owner login set no n8n-auth cookie"
