@@ -16,7 +16,7 @@ PROJECT = "n8n"  # the n8n role's compose project (n8n_compose_project)
 # Right after a restart n8n answers /healthz before its database and REST API are there: its other routes answer
 # an HTML "n8n is starting up" page (200), then 404, before the REST API answers JSON. The checks below wait
 # this long for it to become usable before they judge.
-READY_WAIT_SECONDS = 90
+READY_WAIT_SECONDS = 120
 
 
 def compose_containers(host, project: str) -> dict[str, str]:
