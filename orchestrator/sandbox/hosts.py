@@ -182,7 +182,8 @@ class Sandbox:
             log(f"{name} publishes random ports, which change at every restart; replacing it")
             self._remove_container(name)
             info = None
-        ports = self.ports.ports(name, fixed_ports.host_slot(i), HOST_PORTS, log=log)
+        ports = self.ports.ports(name, fixed_ports.host_slot(i), HOST_PORTS, log=log,
+                                 bound=fixed_ports.fixed_bindings(info) if info else None)
         if info is None:
             fixed_ports.check_free(name, ports)
             log(f"starting {name} ({os_name})")

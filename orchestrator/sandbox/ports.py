@@ -87,15 +87,21 @@ class PortBook:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def ports(self, container: str, first_slot: int, targets: list[str], log=print) -> dict[str, int]:
-        """The local port of each target ('22/tcp', '53/udp') of the container: the kept one, else chosen now."""
+    def ports(self, container: str, first_slot: int, targets: list[str], log=print,
+              bound: dict[str, int] | None = None) -> dict[str, int]:
+        """The local port of each target ('22/tcp', '53/udp') of the container: the kept one, else those it is
+        bound to already (`bound`: a container made before this file was lost), else chosen now."""
         book = self._read()
         kept = book.get(container) or {}
         if all(isinstance(kept.get(t), int) for t in targets):
             return {t: kept[t] for t in targets}
         taken_here = {p for c, ports in book.items() if c != container for p in ports.values()}
         chosen = {}
+        if bound and all(bound.get(t) for t in targets):
+            chosen = {t: bound[t] for t in targets}
         for offset, target in enumerate(targets):
+            if target in chosen:
+                continue
             proto = target.split("/")[1]
             port = preferred_port(self.prefix, first_slot + offset)
             if port in taken_here or not is_free(port, proto):
@@ -126,6 +132,12 @@ def check_free(container: str, ports: dict[str, int]) -> None:
 def publish_args(ports: dict[str, int]) -> list[str]:
     """docker's -p flags: each target on its fixed port of 127.0.0.1."""
     return [a for target, port in ports.items() for a in ("-p", f"127.0.0.1:{port}:{target}")]
+
+
+def fixed_bindings(info: dict) -> dict[str, int]:
+    """target -> local port of a container (docker inspect) that publishes on fixed ports."""
+    bindings = (info.get("HostConfig") or {}).get("PortBindings") or {}
+    return {t: int(lst[0]["HostPort"]) for t, lst in bindings.items() if lst and lst[0].get("HostPort")}
 
 
 def random_bindings(info: dict) -> bool:

@@ -65,3 +65,13 @@ def test_pebble_roots_are_kept_across_its_restarts():
     assert merge_roots("", pem("A")) == pem("A")
     assert merge_roots(pem("A"), pem("B")) == pem("A") + pem("B")
     assert merge_roots(pem("A") + pem("B"), pem("A")) == pem("A") + pem("B")
+
+
+def test_a_container_bound_before_the_book_was_lost_keeps_its_ports(tmp_path):
+    info = {"HostConfig": {"PortBindings": {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": "10122"}],
+                                            "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "10123"}]}}}
+    bound = p.fixed_bindings(info)
+    assert bound == {"22/tcp": 10122, "80/tcp": 10123}
+    book = p.PortBook(tmp_path / "ports.json", "aidevops-unit-lost")
+    assert book.ports("c-1", 0, ["22/tcp", "80/tcp"], bound=bound) == bound
+    assert book.ports("c-1", 0, ["22/tcp", "80/tcp"]) == bound  # now kept
