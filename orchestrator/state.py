@@ -5,7 +5,7 @@
       run.lock               held (flock) by the one run of this inventory; its holder's run id, pid, host, start
       runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
       ai-cache/              valid AI answers, by prompt hash
-      sandbox/               the local sandbox's keys, certificates and CA root
+      sandbox/               the local sandbox's keys, certificates, CA roots and fixed ports
       dockerd.log            the Docker engine's log when aidevops started it
 """
 

@@ -1,7 +1,9 @@
 """Sandbox hosts: systemd containers on a Docker network of their own, reached over real SSH on 127.0.0.1.
 
-Each host publishes 22, 80 and 443 on 127.0.0.1 ports only, gets a generated ed25519 key for root
-(as a fresh VPS would), and a named volume for /var/lib/docker so Docker inside it uses overlay2.
+Each host publishes 22, 80 and 443 on fixed 127.0.0.1 ports (ports.py: chosen once, kept, so hosts.yml stays
+true across restarts of the container, the engine or the machine), restarts with the engine unless stopped,
+gets a generated ed25519 key for root (as a fresh VPS would), and a named volume for /var/lib/docker so
+Docker inside it uses overlay2.
 `up` is idempotent: it keeps what already runs and adds what is missing; `down` removes all it made.
 """
 
@@ -16,6 +18,7 @@ from orchestrator import vault
 from orchestrator.errors import BadInput
 from orchestrator.sandbox import app_images
 from orchestrator.sandbox import docker as d
+from orchestrator.sandbox import ports as fixed_ports
 from orchestrator.sandbox.base_image import ensure_image, release
 from orchestrator.sandbox.hosts_file import write_hosts_file
 from orchestrator.sandbox.services import SandboxServices
@@ -32,7 +35,9 @@ SYSTEMD_FLAGS = [
     "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
 ]
-
+# Back after a restart of the engine or of the machine, as a VPS comes back after a reboot.
+RESTART_POLICY = ["--restart", "unless-stopped"]
+HOST_PORTS = ["22/tcp", "80/tcp", "443/tcp"]
 
 
 @dataclass
@@ -57,11 +62,12 @@ class Sandbox:
         self.ssh_key = SandboxKey(self.key_file, f"aidevops-sandbox@{prefix}")
         self.hosts_file = self.inventory / "hosts.yml"
         self.state = StateDir(self.inventory)
+        self.ports = fixed_ports.PortBook(self.state.sandbox / "ports.json", prefix)
 
     # -- public commands -------------------------------------------------------------------------
 
     def services(self) -> SandboxServices:
-        return SandboxServices(self.network, self.prefix, self.domain(), self.state.sandbox)
+        return SandboxServices(self.network, self.prefix, self.domain(), self.state.sandbox, self.ports)
 
     def _request(self) -> dict:
         """The inventory's deployment request, loosely read (`aidevops run` validates it properly)."""
@@ -172,16 +178,23 @@ class Sandbox:
             log(f"{name} runs another image ({info['Config']['Image']}); replacing it")
             self._remove_container(name)
             info = None
+        if info and fixed_ports.random_bindings(info):
+            log(f"{name} publishes random ports, which change at every restart; replacing it")
+            self._remove_container(name)
+            info = None
+        ports = self.ports.ports(name, fixed_ports.host_slot(i), HOST_PORTS, log=log,
+                                 bound=fixed_ports.fixed_bindings(info) if info else None)
         if info is None:
+            fixed_ports.check_free(name, ports)
             log(f"starting {name} ({os_name})")
             d.docker(
                 "run", "-d", "--name", name, "--hostname", f"sandbox-{i}", "--network", self.network,
-                "--label", f"{LABEL}={self.prefix}", *SYSTEMD_FLAGS,
-                "-v", f"{name}-docker:/var/lib/docker",
-                "-p", "127.0.0.1::22", "-p", "127.0.0.1::80", "-p", "127.0.0.1::443",
+                "--label", f"{LABEL}={self.prefix}", *SYSTEMD_FLAGS, *RESTART_POLICY,
+                "-v", f"{name}-docker:/var/lib/docker", *fixed_ports.publish_args(ports),
                 image,
             )
         elif not info["State"]["Running"]:
+            fixed_ports.check_free(name, ports)
             log(f"starting stopped {name}")
             d.docker("start", name)
 
@@ -193,11 +206,15 @@ class Sandbox:
         info = d.inspect("container", container)
         if info is None:
             return None
-        ports = info["NetworkSettings"].get("Ports") or {}
+        # The fixed bindings it was made with (known while it is stopped too), else what Docker published.
+        bound = (info.get("HostConfig") or {}).get("PortBindings") or {}
+        live = info["NetworkSettings"].get("Ports") or {}
 
         def published(port: int) -> int | None:
-            bindings = ports.get(f"{port}/tcp") or []
-            return int(bindings[0]["HostPort"]) if bindings else None
+            for bindings in (bound.get(f"{port}/tcp"), live.get(f"{port}/tcp")):
+                if bindings and bindings[0].get("HostPort"):
+                    return int(bindings[0]["HostPort"])
+            return None
 
         nets = info["NetworkSettings"].get("Networks") or {}
         address = (nets.get(self.network) or {}).get("IPAddress") or None

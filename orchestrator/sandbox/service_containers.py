@@ -1,5 +1,6 @@
 """The sandbox services' containers on the sandbox network: made from their configuration (and replaced when it
-changes), described (address, published ports) and their last log lines for an error message."""
+changes), on fixed local ports and restarting with the engine, described (address, published ports) and their
+last log lines for an error message."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.sandbox import docker as d
+from orchestrator.sandbox import ports as fixed_ports
 
 LABEL = "org.aidevops.sandbox.services"  # value: the prefix
 CONFIG_LABEL = "org.aidevops.sandbox.services.config"  # value: hash of what the container was made from
@@ -27,7 +29,8 @@ class ServiceContainers:
         self.network, self.prefix = network, prefix
 
     def ensure(self, name: str, image: str, hash_: str, files: dict[str, str], command: list[str],
-                          ports: list[str], log) -> None:
+               ports: dict[str, int], log) -> None:
+        """ports: '53/udp' -> its fixed local port (part of hash_, so a change replaces the container)."""
         info = d.inspect("container", name)
         if info and (info["Config"].get("Labels") or {}).get(CONFIG_LABEL) != hash_:
             log(f"{name} was made from another configuration; replacing it")
@@ -35,16 +38,17 @@ class ServiceContainers:
             info = None
         if info and info["State"]["Running"]:
             return
-        if info:  # stopped (engine restart): its configuration is the right one
+        if info:  # stopped: its configuration is the right one
+            fixed_ports.check_free(name, ports)
             log(f"starting stopped {name}")
             d.docker("start", name)
             return
+        fixed_ports.check_free(name, ports)
         log(f"starting {name}")
-        publish = [a for p in ports for a in ("-p", f"127.0.0.1::{p}")]
         d.docker(
             "create", "--name", name, "--hostname", name, "--network", self.network,
             "--label", f"{LABEL}={self.prefix}", "--label", f"{CONFIG_LABEL}={hash_}",
-            *publish, image, *command,
+            "--restart", "unless-stopped", *fixed_ports.publish_args(ports), image, *command,
         )
         with tempfile.TemporaryDirectory(prefix="aidevops-services-") as tmp:
             conf = Path(tmp) / "config"

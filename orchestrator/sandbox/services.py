@@ -11,8 +11,10 @@ so both run beside the hosts on the sandbox's Docker network:
 
 Both run plain processes (no systemd) from one image built FROM the sandbox image (packages from
 Debian's archive; no registry), tagged with RECIPE_VERSION. Pebble's management port (15000), its
-ACME port (14000) and BIND's port 53 are published on 127.0.0.1 only, for the machine's tests.
-Pebble makes a new issuing root at every start: `up` always fetches it to state_dir/pebble-root.pem.
+ACME port (14000) and BIND's port 53 are published on fixed 127.0.0.1 ports (ports.py), for the machine's
+tests and nsupdate, and both restart with the engine unless stopped.
+Pebble makes a new issuing root at every start: `up` fetches it and adds it to state_dir/pebble-root.pem,
+which keeps the roots seen before, so certificates issued before a restart of pebble stay verifiable.
 
 The rendering of named.conf, the zone and pebble's configuration are pure functions (unit-tested).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import ssl
 import time
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.sandbox import docker as d
+from orchestrator.sandbox import ports as fixed_ports
 from orchestrator.sandbox.base_image import ensure_image
 from orchestrator.sandbox.service_containers import LABEL, ServiceContainer, ServiceContainers
 
@@ -164,7 +168,8 @@ def parse_pem_bundle(text: str) -> tuple[str, str]:
 class SandboxServices:
     """pebble and BIND for one sandbox (network), with their keys and certificates in state_dir."""
 
-    def __init__(self, network: str, prefix: str, domain: str, state_dir: Path):
+    def __init__(self, network: str, prefix: str, domain: str, state_dir: Path,
+                 ports: fixed_ports.PortBook | None = None):
         self.network = network
         self.prefix = prefix
         self.domain = domain.lower().rstrip(".")
@@ -176,6 +181,7 @@ class SandboxServices:
         self.listener_cert = self.state_dir / "acme-listener.pem"
         self.listener_key = self.state_dir / "acme-listener.key"
         self.root_file = self.state_dir / "pebble-root.pem"
+        self.ports = ports or fixed_ports.PortBook(self.state_dir / "ports.json", prefix)
         self.containers = ServiceContainers(network, prefix)
 
     # -- public ----------------------------------------------------------------------------------
@@ -195,10 +201,10 @@ class SandboxServices:
             "tsig.key": render_tsig_key(self.key_name, secret),
         }
         # The zone's serial changes at each call: keep it out of the hash that decides on a restart.
-        dns_hash = config_hash(image, dns_files["named.conf"], render_zone(self.domain), dns_files["tsig.key"])
-        self.containers.ensure(
-            self.dns_name, image, dns_hash, dns_files, ["dns"], ["53/udp", "53/tcp"], log,
-        )
+        dns_ports = self.ports.ports(self.dns_name, fixed_ports.SERVICE_SLOTS["dns"], ["53/udp", "53/tcp"], log=log)
+        dns_hash = config_hash(image, dns_files["named.conf"], render_zone(self.domain), dns_files["tsig.key"],
+                               json.dumps(dns_ports, sort_keys=True))
+        self.containers.ensure(self.dns_name, image, dns_hash, dns_files, ["dns"], dns_ports, log)
         dns = self.containers.describe(self.dns_name)
         if dns is None or not dns.address:
             raise EnvironmentProblem(f"{self.dns_name} has no address on the network {self.network}")
@@ -210,14 +216,14 @@ class SandboxServices:
             "listener.key": self.listener_key.read_text(),
         }
         # The DNS server's address is part of pebble's command: a new address means a new pebble.
-        acme_hash = config_hash(image, dns.address, *acme_files.values())
-        self.containers.ensure(
-            self.acme_name, image, acme_hash, acme_files, ["acme", f"{dns.address}:53"],
-            [f"{ACME_PORT}/tcp", f"{MANAGEMENT_PORT}/tcp"], log,
-        )
+        acme_ports = self.ports.ports(self.acme_name, fixed_ports.SERVICE_SLOTS["acme"],
+                                      [f"{ACME_PORT}/tcp", f"{MANAGEMENT_PORT}/tcp"], log=log)
+        acme_hash = config_hash(image, dns.address, *acme_files.values(), json.dumps(acme_ports, sort_keys=True))
+        self.containers.ensure(self.acme_name, image, acme_hash, acme_files, ["acme", f"{dns.address}:53"],
+                               acme_ports, log)
         acme = self.containers.describe(self.acme_name)
         root = fetch_root(acme, self.acme_name, self.listener_cert, self.containers.logs)
-        self.root_file.write_text(root)
+        self.root_file.write_text(merge_roots(self.root_file.read_text() if self.root_file.exists() else "", root))
         return self._answer(dns, acme, secret, root)
 
     def down(self, log=print) -> None:
@@ -317,6 +323,13 @@ class SandboxServices:
         self.listener_key.write_text(key)
         self.listener_key.chmod(0o600)
         self.listener_cert.write_text(cert)
+
+
+def merge_roots(kept: str, root: str) -> str:
+    """The CA bundle with pebble's current root added: the roots of its earlier starts stay, for the
+    certificates they issued (a restart of pebble makes a new root; the hosts keep their certificates)."""
+    blocks = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", kept + "\n" + root, re.DOTALL)
+    return "".join(f"{b}\n" for b in dict.fromkeys(blocks))
 
 
 def wait_for_dns(dns: ServiceContainer, domain: str, logs: Callable[[str], str], timeout: float = 30) -> None:

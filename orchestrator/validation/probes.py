@@ -104,6 +104,33 @@ def _dechunk(data: bytes) -> bytes:
         pos = end + 2 + size + 2
 
 
+# What an application answers while it starts behind the proxy: not there yet (404: n8n's REST routes come a
+# few seconds after /healthz), the proxy finding no upstream (502), or not ready (503, 504).
+STARTING = frozenset({404, 502, 503, 504})
+
+
+def answered_json(r: Response) -> bool:
+    """An application's API answered (any status, in JSON): not a starting page (n8n's is HTML with 200), a 404
+    of routes not there yet, or the proxy."""
+    return r.status not in STARTING and "json" in r.headers.get("content-type", "")
+
+
+def request_until(endpoint: dict, path: str = "/", *, settled=lambda r: r.status not in STARTING,
+                  wait_seconds: float = 60, interval: float = 2, **kwargs) -> Response:
+    """The request, repeated while the application is still starting (`settled` says when it is not), for at
+    most wait_seconds: the last answer. A refused or reset connection counts as starting until the end."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            r = request(endpoint, path, **kwargs)
+            if settled(r) or time.monotonic() >= deadline:
+                return r
+        except (ConnectionError, TimeoutError, ssl.SSLError) as exc:
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"{path} did not answer within {wait_seconds:.0f}s: {exc}") from exc
+        time.sleep(interval)
+
+
 @dataclass
 class CertInfo:
     names: list[str]
