@@ -37,7 +37,7 @@ SIGNATURES = (
         r"No route to host|Connection reset by peer|kex_exchange_identification", re.IGNORECASE),
         RETRY, 20, "the host was unreachable over SSH: wait and retry"),
     Signature("port_in_use", re.compile(
-        r"Address already in use|address already in use|bind\(\) to \S+ failed \(98|port is already allocated",
+        r"Address already in use|bind\(\) to \S+ failed \(98|port is already allocated|port \d+ is taken by",
         re.IGNORECASE), ABORT, 0, "a port the service needs is taken by another process: free it and run again"),
     Signature("dns_not_resolvable", re.compile(
         r"NXDOMAIN|Temporary failure in name resolution|Could not resolve host|Name or service not known|"

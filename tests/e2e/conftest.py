@@ -4,6 +4,7 @@ Every e2e module checks that same deployment (tests that break something put it 
 part, deploying n8n behind nginx with a real certificate, happens once per CI run.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 
-PREFIX = "aidevops-e2e"
+PREFIX = os.environ.get("AIDEVOPS_E2E_PREFIX", "aidevops-e2e")  # another prefix keeps a second session apart
 DOMAIN = "sandbox.test"
 
 

@@ -96,6 +96,7 @@ def test_critical_variables_need_a_confirmation():
     ("Failed to connect to the host via ssh: ssh: connect to host 10.0.0.1 port 22: Connection timed out",
      "unreachable", "retry"),
     ("nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)", "port_in_use", "abort"),
+    ("nginx cannot listen: port 80 is taken by python3 (pid 4242).", "port_in_use", "abort"),
     ("Could not resolve host: n8n.example.com", "dns_not_resolvable", "retry"),
     ("Certbot failed to authenticate some domains; Type: urn:ietf:params:acme:error:unauthorized",
      "acme_failure", "retry"),
