@@ -50,7 +50,8 @@ SIGNATURES = (
     Signature("docker_down", re.compile(
         r"Cannot connect to the Docker daemon|docker\.sock|Is the docker daemon running|"
         r"Error connecting: Error while fetching server API version", re.IGNORECASE),
-        RETRY, 15, "the Docker daemon was not running: wait for it and retry"),
+        RETRY, 15, "the Docker daemon was not running: retry (the phase's Docker preflight starts "
+        "a stopped daemon)"),
 )
 
 
