@@ -103,6 +103,8 @@ def test_critical_variables_need_a_confirmation():
     ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
      "docker_down", "retry"),
     ("write error: No space left on device", "disk_full", "abort"),
+    ("ACME issuance failed for n8n.example.com from https://ca:14000/dir: n8n.example.com: An unexpected error "
+     "occurred: ValueError: Requesting ca/dir: Connection refused.", "acme_down", "retry"),
 ])
 def test_the_offline_analyser_knows_the_common_signatures(message, name, action):
     failures = [{"host": "h", "task": "t", "action": "ansible.builtin.command", "message": message}]
