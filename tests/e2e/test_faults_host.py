@@ -134,3 +134,29 @@ def test_a_stopped_docker_daemon_is_started_again_and_the_phase_succeeds(stack, 
     https = on_host(host, f"curl -sk -o /dev/null -w '%{{http_code}}' --resolve {N8N}:443:127.0.0.1 "
                           f"https://{N8N}/healthz")
     assert https.stdout == "200"
+
+
+def test_a_full_disk_stops_the_phase_naming_the_path_and_writes_nothing_half(stack, first_run):
+    """A 64 KiB tmpfs, filled, over n8n's project folder is the host's full disk where the role writes."""
+    inv, _, host = stack
+    project = "/opt/aidevops/n8n"
+    controller = {p: p.read_bytes() for p in sorted((inv / "group_vars").rglob("*")) if p.is_file()}
+    on_host(host, f"mount -t tmpfs -o size=64k tmpfs {project} && dd if=/dev/zero of={project}/.fill bs=4k count=15")
+    try:
+        r, shown, _ = run(inv, "--only", "n8n")
+        on_full_disk = on_host(host, f"ls -A {project}").stdout.split()
+    finally:
+        on_host(host, f"umount {project}", check=False)
+    assert r.returncode == 1, r.stdout[-4000:] + r.stderr[-2000:]
+    n8n = phases(shown)["n8n"]
+    assert n8n["status"] == "failed" and shown["run"]["status"] == "failed"
+    assert f"the disk is full where it writes: {project} has 4 KiB free" in n8n["reason"], n8n["reason"]
+    assert "recovery 1/2 by offline: abort - offline: disk_full" in r.stdout  # not retried: it would not help
+    # Nothing half-written on the host (the role stopped before writing) or on the controller (same files,
+    # no temp files left beside them).
+    assert on_full_disk == [".fill"]
+    assert {p: p.read_bytes() for p in sorted((inv / "group_vars").rglob("*")) if p.is_file()} == controller
+    # Put back: the real folder is whole again and n8n still runs.
+    assert {"docker-compose.yml", "n8n.env", "postgres.env"} <= set(on_host(host, f"ls {project}").stdout.split())
+    health = on_host(host, "docker inspect -f '{{.State.Health.Status}}' $(docker ps -q --filter name=n8n)")
+    assert set(health.stdout.split()) == {"healthy"}, health.stdout
