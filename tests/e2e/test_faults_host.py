@@ -2,7 +2,8 @@
 host of the e2e stack, runs `aidevops run` as a user would, checks what the user sees and what the run
 recorded, and puts the host back (the other e2e modules share it).
 
-Faults: the apt/dpkg lock held by another process, port 80 taken by another process, Docker's daemon stopped.
+Faults: the apt/dpkg lock held by another process, port 80 taken by another process, Docker's daemon
+stopped, the disk full where n8n writes. The helpers here serve test_faults_acme and test_faults_reboot too.
 """
 
 import json
@@ -40,10 +41,6 @@ def run(inv, *args) -> tuple[subprocess.CompletedProcess, dict, float]:
 
 def phases(shown: dict) -> dict[str, dict]:
     return {p["phase"]: p for p in shown["phases"]}
-
-
-def error_lines(r: subprocess.CompletedProcess) -> list[str]:
-    return [line for line in (r.stdout + r.stderr).splitlines() if "failed" in line or "error" in line.lower()]
 
 
 @contextmanager
