@@ -32,12 +32,18 @@ SIGNATURES = (
         r"Could not get lock|Unable to acquire the dpkg frontend lock|dpkg was interrupted|"
         r"is another process using it|Failed to lock apt for exclusive operation|/var/lib/dpkg/lock", re.IGNORECASE),
         RETRY, 30, "apt/dpkg is locked by another process (often unattended-upgrades): wait and retry"),
+    # Before "unreachable": certbot's own "Connection refused" is the CA's, not the host's SSH.
+    Signature("acme_down", re.compile(
+        r"ACME issuance failed.*(Connection refused|Connection reset|timed out|Failed to establish a new connection|"
+        r"Max retries exceeded|Service Unavailable)", re.IGNORECASE | re.DOTALL),
+        RETRY, 60, "the ACME CA does not answer: wait and retry once (nginx_proxy_allow_self_signed serves a "
+        "self-signed certificate meanwhile)"),
     Signature("unreachable", re.compile(
         r"UNREACHABLE|Failed to connect to the host via ssh|Connection timed out|Connection refused|"
         r"No route to host|Connection reset by peer|kex_exchange_identification", re.IGNORECASE),
         RETRY, 20, "the host was unreachable over SSH: wait and retry"),
     Signature("port_in_use", re.compile(
-        r"Address already in use|address already in use|bind\(\) to \S+ failed \(98|port is already allocated",
+        r"Address already in use|bind\(\) to \S+ failed \(98|port is already allocated|port \d+ is taken by",
         re.IGNORECASE), ABORT, 0, "a port the service needs is taken by another process: free it and run again"),
     Signature("dns_not_resolvable", re.compile(
         r"NXDOMAIN|Temporary failure in name resolution|Could not resolve host|Name or service not known|"
@@ -50,7 +56,8 @@ SIGNATURES = (
     Signature("docker_down", re.compile(
         r"Cannot connect to the Docker daemon|docker\.sock|Is the docker daemon running|"
         r"Error connecting: Error while fetching server API version", re.IGNORECASE),
-        RETRY, 15, "the Docker daemon was not running: wait for it and retry"),
+        RETRY, 15, "the Docker daemon was not running: retry (the phase's Docker preflight starts "
+        "a stopped daemon)"),
 )
 
 
@@ -74,7 +81,7 @@ def recovery(failures: list[dict[str, Any]], attempt: int) -> dict[str, Any]:
     if sig is None:
         return {"action": ABORT, "variables": {}, "backoff_seconds": 0, "confidence": 0.5,
                 "reason": "offline: no known failure signature; nothing safe to try automatically"}
-    if sig.action == RETRY and attempt > 1 and sig.name == "acme_failure":
+    if sig.action == RETRY and attempt > 1 and sig.name in ("acme_failure", "acme_down"):
         return {"action": ABORT, "variables": {}, "backoff_seconds": 0, "confidence": 0.6,
                 "reason": f"offline: {sig.name} again after a retry; needs a look (DNS records, port 80)"}
     # The signature's base wait: the orchestrator grows it with each attempt (run/backoff.py).

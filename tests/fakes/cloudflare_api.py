@@ -12,7 +12,9 @@ else differs from production. What it implements, as Cloudflare does:
   to other records at the same name is code 81053), ``GET``/``PUT``/``PATCH``/``DELETE`` of one record;
 * names given relative or as ``@`` are stored fully qualified; proxied records get ``ttl: 1`` (automatic);
   CAA records are written with ``data`` ({flags, tag, value}) and read back with ``content`` as well;
-* ``rate_limit(n)``: the next n requests get HTTP 429, code 971, with ``Retry-After: 0``.
+* ``rate_limit(n)``: the next n requests get HTTP 429, code 971, with ``Retry-After: 0``;
+* ``fail_next([(status, retry_after), ...])``: the next requests get those answers in turn (429 with
+  ``Retry-After`` as Cloudflare sends it, or a 5xx as its edge does: code 10000-range envelope).
 
 Every request and response is recorded (``requests``, ``response_bodies``) so tests can check what was
 called and that the token never comes back in a body.
@@ -28,6 +30,7 @@ import copy
 import json
 import signal
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +56,7 @@ class Request:
     body: object
     authorized: bool
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived: tests measure the client's waits
 
 
 class ApiError(Exception):
@@ -73,6 +77,7 @@ class FakeCloudflare:
     def __post_init__(self):
         self._lock = threading.RLock()
         self._rate_limited = 0
+        self._scripted: list[tuple[int, float | None]] = []
         self._zones: dict[str, dict] = {}
         self._records: dict[str, dict[str, dict]] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -115,6 +120,11 @@ class FakeCloudflare:
         """The next `count` requests are answered with HTTP 429 and Retry-After: 0."""
         with self._lock:
             self._rate_limited = count
+
+    def fail_next(self, answers: list[tuple[int, float | None]]) -> None:
+        """The next requests get these (HTTP status, Retry-After seconds or None) answers, one each, in order."""
+        with self._lock:
+            self._scripted = list(answers)
 
     def add_zone(self, name: str) -> str:
         with self._lock:
@@ -160,6 +170,14 @@ class FakeCloudflare:
         req = Request(method, path, query, body, authorized=auth == f"Bearer {self.token}")
         with self._lock:
             self.requests.append(req)
+            if self._scripted:
+                status, retry_after = self._scripted.pop(0)
+                req.status = status
+                message = ("Please wait and consider throttling your request speed" if status == 429
+                           else "Internal server error")
+                code = 971 if status == 429 else 10000 + status
+                extra = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+                return status, _envelope(None, errors=[{"code": code, "message": message}]), extra
             if self._rate_limited > 0:
                 self._rate_limited -= 1
                 req.status = 429

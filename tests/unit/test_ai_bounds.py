@@ -96,12 +96,15 @@ def test_critical_variables_need_a_confirmation():
     ("Failed to connect to the host via ssh: ssh: connect to host 10.0.0.1 port 22: Connection timed out",
      "unreachable", "retry"),
     ("nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)", "port_in_use", "abort"),
+    ("nginx cannot listen: port 80 is taken by python3 (pid 4242).", "port_in_use", "abort"),
     ("Could not resolve host: n8n.example.com", "dns_not_resolvable", "retry"),
     ("Certbot failed to authenticate some domains; Type: urn:ietf:params:acme:error:unauthorized",
      "acme_failure", "retry"),
     ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
      "docker_down", "retry"),
     ("write error: No space left on device", "disk_full", "abort"),
+    (("ACME issuance failed for n8n.example.com from https://ca:14000/dir: n8n.example.com: An unexpected error "
+      "occurred: ValueError: Requesting ca/dir: Connection refused."), "acme_down", "retry"),
 ])
 def test_the_offline_analyser_knows_the_common_signatures(message, name, action):
     failures = [{"host": "h", "task": "t", "action": "ansible.builtin.command", "message": message}]
@@ -144,3 +147,11 @@ def test_the_request_ai_section_is_strict(inventory):
         write(inventory / "group_vars/all/aidevops.yml", REQUEST + f"  ai: {bad}\n")
         with pytest.raises(BadInput, match=msg.replace(".", r"\.")):
             load_request(inventory)
+
+
+def test_a_ca_that_stays_down_is_retried_once_then_left_to_the_operator():
+    failures = [{"message": "ACME issuance failed for n8n.example.com from https://ca/dir: n8n.example.com: "
+                            "ValueError: Requesting ca/dir: Connection refused."}]
+    assert offline.recovery(failures, 1)["action"] == "retry"
+    second = offline.recovery(failures, 2)
+    assert second["action"] == "abort" and "acme_down again" in second["reason"]

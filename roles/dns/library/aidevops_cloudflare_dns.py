@@ -456,7 +456,9 @@ def api_error_codes(exc):
     return []
 
 
-def describe_api_error(exc):
+def describe_api_error(exc, retries=None):
+    """One line: the status, the request, Cloudflare's errors, and for a status the SDK retries (429, 5xx)
+    that it was retried and what to do."""
     body = getattr(exc, "body", None)
     status = getattr(exc, "status_code", None)
     if isinstance(body, dict) and body.get("errors"):
@@ -464,7 +466,14 @@ def describe_api_error(exc):
     else:
         errors = type(exc).__name__
     where = f"HTTP {status}" if status else "no response"
-    return f"Cloudflare API error ({where}): {errors}"
+    request = getattr(exc, "request", None)
+    if request is not None:
+        where += f" on {request.method} {request.url.path}"
+    text = f"Cloudflare API error ({where}): {errors}"
+    if retries is not None and status is not None and (status == 429 or status >= 500):
+        text += (f"; still failing after {retries} retries with backoff (Retry-After honoured): Cloudflare is "
+                 f"rate limiting or down. Wait a few minutes and run again, or raise dns_cloudflare_max_retries.")
+    return text
 
 
 class CloudflareDns:
@@ -586,7 +595,7 @@ def run(params, check_mode=False):
                                                                   if r.key in {w.key for w in wanted}]
         return result
     except cloudflare.APIStatusError as exc:
-        raise DnsError(describe_api_error(exc)) from exc
+        raise DnsError(describe_api_error(exc, params.get("max_retries", 4))) from exc
     except cloudflare.APIConnectionError as exc:
         raise DnsError(f"cannot reach the Cloudflare API at {dns.client.base_url}: {exc}") from exc
 
