@@ -27,6 +27,17 @@ def sandbox_inventory(tmp_path_factory):
     box.down(log=lambda m: None)
 
 
+@pytest.fixture(scope="module")
+def own_inventory(sandbox_inventory, tmp_path_factory):
+    """An inventory folder of this module's own (its state folder, runs and lock) for the session's sandbox host:
+    the same request, role settings and hosts.yml, so a module can break runs without deploying a host."""
+    shared, box, host = sandbox_inventory
+    inv = tmp_path_factory.mktemp("own") / "inventory"
+    shutil.copytree(shared / "group_vars", inv / "group_vars", ignore=shutil.ignore_patterns("vault_*.yml"))
+    shutil.copy2(shared / "hosts.yml", inv / "hosts.yml")
+    yield inv, box, host
+
+
 def aidevops(*args, timeout=1200, **kw):
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, **kw)

@@ -9,7 +9,6 @@ interrupted, and the next run takes the lock over with a warning and stops what 
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,28 +20,21 @@ import pytest
 
 from orchestrator.run.lock import RunLock
 from orchestrator.run.runner import MARKER
-from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 from tests.integration.conftest import aidevops
 
 pytestmark = pytest.mark.integration
-PREFIX = "aidevops-safety"
 KILLS = 10
 TIMINGS: dict[str, object] = {}
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    inv = tmp_path_factory.mktemp("safety") / "inventory"
-    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars")
-    box = Sandbox(inv, prefix=PREFIX)
-    box.down(log=lambda m: None)  # leftovers of an interrupted session
-    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False,
-                   images=False, log=print)
-    yield inv, box, hosts[0]
+def sandbox(own_inventory):
+    """The session's sandbox host (provisioned by test_base_server_run), under an inventory of this module's own."""
+    inv, box, host = own_inventory
+    yield inv, box, host
     for pid in marked(inv):  # whatever a failed test left running
         os.kill(pid, signal.SIGKILL)
-    box.down(log=lambda m: None)
     print("\ntimings:", json.dumps(TIMINGS, indent=1))
 
 

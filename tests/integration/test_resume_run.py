@@ -1,24 +1,20 @@
 """`aidevops run --resume` against a real sandbox host: a run whose dns phase fails on a bad token in host_vars,
-the cause fixed, then resumed. base_server (real SSH, 60-110 s on a fresh host) is kept, not run again; dns
+the cause fixed, then resumed. base_server (real SSH, on the session's sandbox host) is kept, not run again; dns
 runs again against the loopback Cloudflare fake and succeeds.
 """
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from orchestrator.sandbox.hosts import Sandbox
 from orchestrator.state import StateDir
 from tests.conftest import ROOT, write
 from tests.fakes.cloudflare_api import FakeCloudflare
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "aidevops-resume"
 TOKEN = "cf-resume-token-5d2a9b"
 
 
@@ -29,21 +25,15 @@ def cloudflare():
 
 
 @pytest.fixture(scope="module")
-def sandbox_inventory(tmp_path_factory, cloudflare):
-    """inventories/sandbox's request with DNS on the Cloudflare fake, and hosts.yml for a new host of our own."""
-    inv = tmp_path_factory.mktemp("resume") / "inventory"
-    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars")
+def resume_inventory(own_inventory, cloudflare):
+    """The session's sandbox host under an inventory of this module's own, with DNS on the Cloudflare fake."""
+    inv, _, host = own_inventory
     request = inv / "group_vars/all/aidevops.yml"
     request.write_text(request.read_text().replace("provider: rfc2136", "provider: cloudflare"))
     write(inv / "group_vars/all/dns.yml", f"dns_cloudflare_api_token: {TOKEN}\n"
                                           f"dns_cloudflare_base_url: {cloudflare.base_url}\n"
                                           "dns_target_ipv4: 203.0.113.10\ndns_ipv6_enabled: false\n")
-    box = Sandbox(inv, prefix=PREFIX)
-    box.down(log=lambda m: None)  # leftovers of an interrupted session
-    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False,
-                   images=False, log=print)
-    yield inv, hosts[0]
-    box.down(log=lambda m: None)
+    yield inv, host
 
 
 def aidevops(*args, timeout=900):
@@ -57,8 +47,8 @@ def shown(inv, run_id=None):
     return data["run"], {p["phase"]: p for p in data["phases"]}
 
 
-def test_a_failed_phase_is_resumed_and_the_done_one_kept(sandbox_inventory, cloudflare):
-    inv, host = sandbox_inventory
+def test_a_failed_phase_is_resumed_and_the_done_one_kept(resume_inventory, cloudflare):
+    inv, host = resume_inventory
     bad_token = write(inv / f"host_vars/{host.name}.yml", "dns_cloudflare_api_token: not-the-token\n")
     first = aidevops("run", "--inventory", str(inv), "--only", "base_server,dns", "--plain")
     assert first.returncode == 1, first.stdout[-4000:] + first.stderr
