@@ -10,7 +10,7 @@ import pytest
 from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 
-PREFIX = "aidevops-it"
+PREFIX = os.environ.get("AIDEVOPS_IT_PREFIX", "aidevops-it")  # another prefix keeps a second session apart
 
 
 @pytest.fixture(scope="session")

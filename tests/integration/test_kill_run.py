@@ -133,6 +133,23 @@ def test_a_signal_mid_phase_stops_the_run_cleanly(sandbox, tmp_path, sig):
     nothing_left(inv, host)
 
 
+def test_a_cancelled_run_is_resumed(sandbox):
+    """Ctrl-C, then `run --resume`: the cancelled phase runs again, to its end."""
+    inv, _, host = sandbox
+    cancelled = show(inv)["run"]
+    assert cancelled["status"] == "cancelled", cancelled  # the last signal test's run
+    t0 = time.monotonic()
+    r = aidevops("run", "--resume", "--inventory", str(inv), "--plain")
+    TIMINGS["resume after Ctrl-C"] = round(time.monotonic() - t0, 1)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert f"re-run: cancelled in {cancelled['id']}" in " ".join(r.stdout.split())
+    resumed = show(inv)
+    assert resumed["run"]["resumed_from"] == cancelled["id"] and resumed["run"]["status"] == "succeeded"
+    assert {p["phase"]: p["status"] for p in resumed["phases"]}["base_server"] == "succeeded"
+    lock_is_free(inv)
+    nothing_left(inv, host)
+
+
 def test_sigkill_at_random_moments_leaves_a_sound_store_and_the_truth(sandbox, tmp_path):
     inv, _, host = sandbox
     rng = random.Random(os.environ.get("AIDEVOPS_KILL_SEED", "12"))

@@ -6,6 +6,7 @@ runs again against the loopback Cloudflare fake and succeeds.
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -76,3 +77,46 @@ def test_a_failed_phase_is_resumed_and_the_done_one_kept(resume_inventory, cloud
     chain = " ".join(aidevops("runs", "show", a, "--inventory", str(inv)).stdout.split())
     assert f"resumed by {run_b['id']}" in chain
     assert f"resumed from {a}" in " ".join(aidevops("runs", "show", "--inventory", str(inv)).stdout.split())
+
+
+def on_host(host, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "exec", host.container, "bash", "-c", command], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_an_ssh_cut_mid_phase_fails_as_unreachable_and_the_resume_finishes(resume_inventory, tmp_path):
+    """sshd stopped and its connections cut while base_server runs: the phase fails as unreachable (the offline
+    recovery's retries meet the same closed port), dns does not start; SSH back, the resume re-runs both."""
+    inv, host = resume_inventory
+    log = tmp_path / "run.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "run", "--inventory", str(inv),
+                                 "--only", "base_server,dns", "--plain"], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while "[base_server] started" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        time.sleep(5)  # in the middle of its tasks, over an open SSH connection
+        cut = on_host(host, "systemctl stop ssh.socket ssh 2>/dev/null; pkill -KILL -x sshd-session; "
+                            "pkill -KILL -x sshd; ! ss -Hltn 'sport = :22' | grep -q .")
+        assert cut.returncode == 0, cut.stderr
+        assert proc.wait(timeout=600) == 1, log.read_text()[-4000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        on_host(host, "systemctl start ssh")
+    first, phases = shown(inv)
+    assert phases["base_server"]["status"] == "failed", phases["base_server"]
+    failed_events = aidevops("runs", "events", first["id"], "--inventory", str(inv), "--failed").stdout
+    assert "runner_on_unreachable" in failed_events and host.name in failed_events
+    assert phases["dns"]["status"] == "skipped"
+
+    resumed = aidevops("run", "--resume", "--inventory", str(inv), "--plain")
+    assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr
+    said = " ".join(resumed.stdout.split())
+    assert f"re-run: failed in {first['id']}" in said and f"re-run: skipped in {first['id']}" in said
+    run_b, phases_b = shown(inv)
+    assert run_b["resumed_from"] == first["id"]
+    assert (phases_b["base_server"]["status"], phases_b["dns"]["status"]) == ("succeeded", "succeeded")

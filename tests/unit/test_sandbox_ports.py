@@ -1,6 +1,8 @@
 """The sandbox's fixed local ports: the same for a prefix, kept once chosen, and a taken port said in one line."""
 
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +49,8 @@ def test_a_kept_port_taken_later_is_one_clear_error_naming_the_holder():
         port = s.getsockname()[1]
         with pytest.raises(p.PortTaken) as err:
             p.check_free("aidevops-x-1", {"443/tcp": port})
-    assert f"127.0.0.1:{port}, where aidevops-x-1 publishes its 443/tcp, is taken by python" in err.value.message
+    me = f"{Path('/proc/self/comm').read_text().strip()} (pid {os.getpid()})"  # python, or pytest's own script
+    assert f"127.0.0.1:{port}, where aidevops-x-1 publishes its 443/tcp, is taken by {me}" in err.value.message
     p.check_free("aidevops-x-1", {"443/tcp": port})  # free again once closed
 
 
