@@ -86,7 +86,8 @@ def on_host(host, command: str) -> subprocess.CompletedProcess:
 
 def test_an_ssh_cut_mid_phase_fails_as_unreachable_and_the_resume_finishes(resume_inventory, tmp_path):
     """sshd stopped and its connections cut while base_server runs: the phase fails as unreachable (the offline
-    recovery's retries meet the same closed port), dns does not start; SSH back, the resume re-runs both."""
+    recovery's retries meet the same closed port); dns, which talks to the DNS API and not to the host, runs
+    beside it and succeeds. SSH back, the resume re-runs base_server and keeps dns."""
     inv, host = resume_inventory
     log = tmp_path / "run.out"
     with open(log, "w") as out:
@@ -111,12 +112,12 @@ def test_an_ssh_cut_mid_phase_fails_as_unreachable_and_the_resume_finishes(resum
     assert phases["base_server"]["status"] == "failed", phases["base_server"]
     failed_events = aidevops("runs", "events", first["id"], "--inventory", str(inv), "--failed").stdout
     assert "runner_on_unreachable" in failed_events and host.name in failed_events
-    assert phases["dns"]["status"] == "skipped"
+    assert phases["dns"]["status"] == "succeeded"
 
     resumed = aidevops("run", "--resume", "--inventory", str(inv), "--plain")
     assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr
     said = " ".join(resumed.stdout.split())
-    assert f"re-run: failed in {first['id']}" in said and f"re-run: skipped in {first['id']}" in said
+    assert f"re-run: failed in {first['id']}" in said and f"done in {first['id']}, kept" in said
     run_b, phases_b = shown(inv)
     assert run_b["resumed_from"] == first["id"]
-    assert (phases_b["base_server"]["status"], phases_b["dns"]["status"]) == ("succeeded", "succeeded")
+    assert (phases_b["base_server"]["status"], phases_b["dns"]["status"]) == ("succeeded", "kept")
