@@ -61,6 +61,9 @@ def test_no_secret_in_any_artifact_log_row_prompt_report_or_output(stack, first_
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert prompts, "the run sent the model nothing: the search below would prove little"
 
+    # The secrets the roles generated are saved encrypted (the sandbox inventory has a vault password).
+    saved = sorted((inv / "group_vars").rglob("vault_*.yml"))
+    assert saved and [p.name for p in saved if not p.read_text().startswith("$ANSIBLE_VAULT;")] == []
     secrets = [s for s in set(vault.secret_values(inv)) if len(s) >= 6]  # what the redactor masks, too
     assert len(secrets) >= 3, "the sandbox inventory should hold the vault's generated secrets"
     state = StateDir(inv).root
