@@ -22,19 +22,30 @@ from orchestrator import project, vault
 MARKER = "AIDEVOPS_PHASE"
 
 
-def _kill_marked(wanted) -> int:
-    """SIGKILL every process whose MARKER value satisfies wanted(value); how many there were."""
+def marked_processes(wanted) -> list[int]:
+    """The pids of the processes whose MARKER value satisfies wanted(value)."""
     prefix = f"{MARKER}=".encode()
-    killed = 0
+    found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             values = [v[len(prefix):].decode(errors="replace")
                       for v in (proc / "environ").read_bytes().split(b"\0") if v.startswith(prefix)]
             if values and wanted(values[0]):
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed += 1
+                found.append(int(proc.name))
         except (OSError, ValueError):
             continue  # gone already, or not ours to read
+    return found
+
+
+def _kill_marked(wanted) -> int:
+    """SIGKILL every process whose MARKER value satisfies wanted(value); how many there were."""
+    killed = 0
+    for pid in marked_processes(wanted):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except OSError:
+            continue  # gone already
     return killed
 
 

@@ -22,7 +22,7 @@ from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
-from orchestrator.validation.targets import suite_config
+from orchestrator.validation.targets import health_auth, suite_config
 
 SUITES_DIR = Path(__file__).parent / "suites"
 # A phase that ran, even if it failed, is checked: the findings say what works and what does not.
@@ -134,12 +134,9 @@ def record(ctx: PhaseContext, outcome: Outcome) -> None:
 
 
 def _health_secrets(site) -> set[str]:
-    auth = site.health_auth
-    if auth is None:
-        return set()
-    if auth.scheme == "apikey":
-        return {auth.secret}
-    return {site.login.user_secret, site.login.password_secret}
+    """The names of the secrets a site's health route is opened with, as the suites will read them."""
+    auth = health_auth(site) or {}
+    return {name for key, name in auth.items() if key.endswith("secret") and name}
 
 
 def _secrets(request) -> dict[str, str]:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +26,26 @@ DOMAIN = "sandbox.test"
 def aidevops(*args, timeout=3000):
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
+
+
+def on_host(host, command: str, check: bool = True) -> subprocess.CompletedProcess:
+    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
+                       capture_output=True, text=True, timeout=120)
+    if check:
+        assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
+    return r
+
+
+@contextmanager
+def transient_unit(host, unit: str, command: str, ready: str):
+    """`command` as a transient systemd unit on the host (as unattended-upgrades or a stray server would run),
+    once `ready` (a shell test) holds; stopped afterwards whatever happened."""
+    on_host(host, f"systemd-run --unit={unit} --collect {command}")
+    on_host(host, f"for i in $(seq 100); do {ready} && exit 0; sleep 0.1; done; exit 1")
+    try:
+        yield
+    finally:
+        on_host(host, f"systemctl stop {unit}", check=False)
 
 
 @dataclass

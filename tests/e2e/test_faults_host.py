@@ -10,22 +10,13 @@ import json
 import re
 import subprocess
 import time
-from contextlib import contextmanager
 
 import pytest
 
-from tests.e2e.conftest import DOMAIN, aidevops
+from tests.e2e.conftest import DOMAIN, aidevops, on_host, transient_unit
 
 pytestmark = pytest.mark.integration
 N8N = f"n8n.{DOMAIN}"
-
-
-def on_host(host, command: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
-                       capture_output=True, text=True, timeout=120)
-    if check:
-        assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
-    return r
 
 
 def run(inv, *args) -> tuple[subprocess.CompletedProcess, dict, float]:
@@ -41,18 +32,6 @@ def run(inv, *args) -> tuple[subprocess.CompletedProcess, dict, float]:
 
 def phases(shown: dict) -> dict[str, dict]:
     return {p["phase"]: p for p in shown["phases"]}
-
-
-@contextmanager
-def transient_unit(host, unit: str, command: str, ready: str):
-    """`command` as a transient systemd unit on the host (as unattended-upgrades or a stray server would run),
-    once `ready` (a shell test) holds; stopped afterwards whatever happened."""
-    on_host(host, f"systemd-run --unit={unit} --collect {command}")
-    on_host(host, f"for i in $(seq 100); do {ready} && exit 0; sleep 0.1; done; exit 1")
-    try:
-        yield
-    finally:
-        on_host(host, f"systemctl stop {unit}", check=False)
 
 
 def test_the_stack_is_up_before_the_faults(stack, first_run):

@@ -8,24 +8,14 @@ sslyze) run once, last.
 """
 
 import json
-import subprocess
-from contextlib import contextmanager
 
 import pytest
 
-from tests.e2e.conftest import DOMAIN, aidevops
+from tests.e2e.conftest import DOMAIN, aidevops, on_host, transient_unit
 
 pytestmark = pytest.mark.integration
 N8N = f"n8n.{DOMAIN}"
 SITE = "/etc/nginx/sites-available/aidevops-proxy-n8n.conf"
-
-
-def on_host(host, command: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
-                       capture_output=True, text=True, timeout=120)
-    if check:
-        assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
-    return r
 
 
 def validate(inv) -> tuple[int, dict]:
@@ -38,15 +28,10 @@ def failed(outcome: dict) -> dict[str, dict]:
     return {f["check_id"]: f for f in outcome["findings"] if f["status"] in ("failed", "error")}
 
 
-@contextmanager
 def listener(host, unit: str, port: int):
     """A throwaway web server on 0.0.0.0:PORT on the host, as a transient systemd unit."""
-    on_host(host, f"systemd-run --unit={unit} python3 -m http.server --bind 0.0.0.0 {port}")
-    on_host(host, f"for i in $(seq 50); do ss -Hltn 'sport = :{port}' | grep -q . && exit 0; sleep 0.2; done; exit 1")
-    try:
-        yield
-    finally:
-        on_host(host, f"systemctl stop {unit}", check=False)
+    return transient_unit(host, unit, f"python3 -m http.server --bind 0.0.0.0 {port}",
+                          f"ss -Hltn 'sport = :{port}' | grep -q .")
 
 
 def test_first_run_validator_phase_passed_with_findings_and_figures(stack, first_run):

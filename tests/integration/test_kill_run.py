@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.run import runner
 from orchestrator.run.lock import RunLock
-from orchestrator.run.runner import MARKER
 from tests.conftest import ROOT
 from tests.integration.conftest import aidevops
 
@@ -48,15 +48,8 @@ def start(inv, out: Path) -> subprocess.Popen:
 def marked(inv) -> list[int]:
     """Processes that a run of this inventory started (they carry its marker: ansible-playbook, its workers,
     the ssh clients and control masters they started)."""
-    needle = f"{MARKER}={(inv / '.aidevops').resolve()}".encode()
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if any(v.startswith(needle) for v in (proc / "environ").read_bytes().split(b"\0")):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    state = f"{(inv / '.aidevops').resolve()}"
+    return runner.marked_processes(lambda value: value.startswith(state))
 
 
 def playbooks(inv) -> list[str]:

@@ -9,12 +9,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from orchestrator.run import runner
 from orchestrator.run.lock import RunLock
-from orchestrator.run.runner import MARKER
 from tests.conftest import write
 from tests.unit import test_run_local
 from tests.unit.test_run_local import aidevops
@@ -52,15 +51,8 @@ def wait_until_slow_task(inv, proc, timeout=60) -> dict:
 
 def marked_processes(inv) -> list[int]:
     """Processes started by a run of this inventory (ansible-playbook, its workers, ssh), by their marker."""
-    needle = f"{MARKER}={(inv / '.aidevops').resolve()}".encode()
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if any(v.startswith(needle) for v in (proc / "environ").read_bytes().split(b"\0")):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    state = f"{(inv / '.aidevops').resolve()}"
+    return runner.marked_processes(lambda value: value.startswith(state))
 
 
 def run_status(home, inv, run_id) -> dict:

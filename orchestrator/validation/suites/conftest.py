@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from typing import Any
 
 import pytest
@@ -75,3 +76,26 @@ def _secret(secrets: dict[str, str], name: str) -> str:
     if not secrets.get(name):
         pytest.fail(f"{name} is not in the inventory's vault: the check cannot sign in", pytrace=False)
     return secrets[name]
+
+
+def compose_containers(host, project: str) -> dict[str, str]:
+    """name -> status text (`Up 5 minutes (healthy)`) of the compose project's containers."""
+    ps = host.run(f"docker ps -a --filter label=com.docker.compose.project={project} "
+                  "--format '{{.Names}}\t{{.Status}}'")
+    assert ps.rc == 0, f"docker ps failed: {ps.stderr.strip()[:200]}"
+    return dict(line.split("\t", 1) for line in ps.stdout.splitlines() if "\t" in line)
+
+
+def starting(status: str) -> bool:
+    """Whether `docker ps` says the container is (re)starting: its healthcheck has not decided yet."""
+    return "health: starting" in status or status.startswith("Restarting")
+
+
+def settled_containers(host, project: str, wait_seconds: float) -> dict[str, str]:
+    """The compose project's containers once none is starting any more, or as they are after wait_seconds."""
+    deadline = time.monotonic() + wait_seconds
+    containers = compose_containers(host, project)
+    while any(starting(s) for s in containers.values()) and time.monotonic() < deadline:
+        time.sleep(3)
+        containers = compose_containers(host, project)
+    return containers

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 
 import pytest
 
 from orchestrator.validation import probes
+from orchestrator.validation.suites.conftest import settled_containers
 
 SERVICE = "n8n"
 PROJECT = "n8n"  # the n8n role's compose project (n8n_compose_project)
@@ -19,27 +19,10 @@ PROJECT = "n8n"  # the n8n role's compose project (n8n_compose_project)
 READY_WAIT_SECONDS = 120
 
 
-def compose_containers(host, project: str) -> dict[str, str]:
-    """name -> status text (`Up 5 minutes (healthy)`) of the compose project's containers."""
-    ps = host.run(f"docker ps -a --filter label=com.docker.compose.project={project} "
-                  "--format '{{.Names}}\t{{.Status}}'")
-    assert ps.rc == 0, f"docker ps failed: {ps.stderr.strip()[:200]}"
-    return dict(line.split("\t", 1) for line in ps.stdout.splitlines() if "\t" in line)
-
-
-def starting(status: str) -> bool:
-    """Whether `docker ps` says the container is (re)starting: its healthcheck has not decided yet."""
-    return "health: starting" in status or status.startswith("Restarting")
-
-
 @pytest.mark.severity("high")
 def test_containers_healthy(host):
     """n8n and its PostgreSQL containers are up and report healthy (waited for while their health is starting)."""
-    deadline = time.monotonic() + READY_WAIT_SECONDS
-    containers = compose_containers(host, PROJECT)
-    while any(starting(s) for s in containers.values()) and time.monotonic() < deadline:
-        time.sleep(3)
-        containers = compose_containers(host, PROJECT)
+    containers = settled_containers(host, PROJECT, READY_WAIT_SECONDS)
     assert containers, f"no container of compose project {PROJECT}"
     bad = [f"{n} ({s})" for n, s in sorted(containers.items()) if "(healthy)" not in s]
     assert not bad, f"not healthy: {', '.join(bad)}"
@@ -74,9 +57,8 @@ def test_websocket_push_upgrade(target, ca_file, validation_config, n8n_owner_pa
 
 
 @pytest.fixture
-def n8n_owner_password() -> str:
-    # Handed over by the validator in the environment, never written to a file of the run.
-    password = json.loads(os.environ.get("AIDEVOPS_VALIDATION_SECRETS") or "{}").get("n8n_owner_password")
+def n8n_owner_password(validation_secrets) -> str:
+    password = validation_secrets.get("n8n_owner_password")
     if not password:
         pytest.skip("the n8n owner password is not in the inventory's vault (group_vars/all/vault_n8n.yml)")
     return password

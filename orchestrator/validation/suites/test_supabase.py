@@ -8,17 +8,17 @@ import json
 import pytest
 
 from orchestrator.validation import probes
-from orchestrator.validation.suites.conftest import auth_headers
-from orchestrator.validation.suites.test_n8n import compose_containers
+from orchestrator.validation.suites.conftest import auth_headers, settled_containers
 
 SERVICE = "supabase"
 PROJECT = "supabase"
+HEALTH_WAIT_SECONDS = 120  # its containers' healthchecks decide within a minute or two of a (re)start
 
 
 @pytest.mark.severity("high")
 def test_containers_healthy(host):
-    """Every Supabase container is up, and healthy where it has a healthcheck."""
-    containers = compose_containers(host, PROJECT)
+    """Every Supabase container is up, and healthy where it has a healthcheck (waited for while starting)."""
+    containers = settled_containers(host, PROJECT, HEALTH_WAIT_SECONDS)
     assert containers, f"no container of compose project {PROJECT}"
     bad = [f"{n} ({s})" for n, s in sorted(containers.items())
            if not s.startswith("Up") or "(unhealthy)" in s or "(health: starting)" in s]
