@@ -8,7 +8,7 @@ import sys
 import click
 
 from orchestrator import errors
-from orchestrator.cli import deploy, runs, sandbox, validate
+from orchestrator.cli import deploy, notify, runs, sandbox, validate
 from orchestrator.errors import AidevopsError
 
 
@@ -25,6 +25,7 @@ cli.add_command(runs.runs)
 cli.add_command(runs.decisions)
 cli.add_command(runs.report)
 cli.add_command(sandbox.sandbox)
+cli.add_command(notify.notify)
 
 
 def _sigterm(signum, frame):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
 
 
@@ -29,6 +30,7 @@ class DeploymentRequest:
     options: dict[str, Any] = field(default_factory=dict)
     ai: dict[str, Any] = field(default_factory=dict)  # the `ai:` section, checked by parse_ai
     validation: ValidationSettings = field(default_factory=ValidationSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,5 +38,5 @@ class DeploymentRequest:
             "services": list(self.services), "dns_provider": self.dns_provider,
             "hostnames": dict(self.hostnames), "hosts": [h.name for h in self.hosts],
             "strategy": self.strategy, "max_parallel": self.max_parallel,
-            "validation": self.validation.as_dict(),
+            "validation": self.validation.as_dict(), "notifications": self.notifications.model_dump(),
         }

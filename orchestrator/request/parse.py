@@ -19,6 +19,7 @@ from orchestrator.request import schema
 from orchestrator.request.fields import excerpt
 from orchestrator.request.inventory import inventory_dir, load_hosts
 from orchestrator.request.model import DeploymentRequest, Host
+from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
 
 REQUEST_FILE = Path("group_vars/all/aidevops.yml")
@@ -78,4 +79,5 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True, exclude_none=True),
         ai=req.ai.model_dump(exclude_unset=True, exclude_none=True) if req.ai else {},
         validation=req.validation or ValidationSettings(),
+        notifications=req.notifications or NotificationSettings(),
     )

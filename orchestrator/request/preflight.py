@@ -1,7 +1,7 @@
 """Every file a run reads, checked before anything runs (`plan`, `run` and `validate` alike): the hosts and
 the request (load_request), each role's settings against its argument specs, the vault files (encrypted,
-opened by the password, valid YAML; the password file not readable by others), and the CA file the
-request names. The first problem is one BadInput line; nothing has been created when it is raised.
+opened by the password, valid YAML; the password file not readable by others), the notification URLs in the
+vault (each one Apprise can use), and the CA file the request names. The first problem is one BadInput line; nothing has been created when it is raised.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from orchestrator import project, vault
+from orchestrator import notify, project, vault
 from orchestrator.errors import BadInput
 from orchestrator.inventory_yaml import parse_yaml, read_text
 from orchestrator.request.argument_specs import check_vars, role_specs
@@ -25,6 +25,7 @@ def check_inventory(path: Path, *, validates: bool = True) -> DeploymentRequest:
     request names must be there too (a run of other phases only, `--only base_server`, never reads it)."""
     request = load_request(path)
     check_vars_files(request.inventory)
+    notify.load_channels(request.inventory)
     if validates:
         check_ca_file(request)
     return request

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from orchestrator.errors import BadInput
 from orchestrator.request.ai import AISection
 from orchestrator.request.fields import Domain, Email, Section, ServiceName, excerpt
+from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
 
 Strategy = Literal["sequential", "parallel", "hybrid", "adaptive"]
@@ -57,10 +58,14 @@ class Request(Section):
     validation: ValidationSettings | None = Field(
         None, description="What the validator compares with: thresholds, the CA certificates must chain to, "
                           "whether the security audits run.")
+    notifications: NotificationSettings | None = Field(
+        None, description="Which events are sent to the notification channels (Apprise URLs in the vault, "
+                          "`aidevops_notify_urls`); without channels nothing is sent.")
 
 
 SECTIONS: dict[str, type[Section]] = {"aidevops": Request, "aidevops.dns": Dns, "aidevops.options": Options,
-                                      "aidevops.ai": AISection, "aidevops.validation": ValidationSettings}
+                                      "aidevops.ai": AISection, "aidevops.validation": ValidationSettings,
+                                      "aidevops.notifications": NotificationSettings}
 
 
 def key_path(loc: tuple) -> str:

@@ -22,6 +22,9 @@ class ValidationSettings(Section):
     tls_profile: Literal["modern", "intermediate", "old"] = Field(
         "intermediate", description="Mozilla TLS profile every HTTPS endpoint must comply with.")
     cert_min_days: int = Field(14, ge=0, le=3650, description="Certificates must stay valid this many days more.")
+    cert_alert_days: int = Field(21, ge=0, le=3650, description="A certificate with fewer days left raises a "
+                                 "cert_expiring alert (notified; see notifications). certbot renews 30 days "
+                                 "before expiry, so below 21 renewal has been failing for over a week.")
     response_ms_max: int = Field(1500, ge=1, le=600_000, description="Response time of each public endpoint "
                                  "(its health URL), in milliseconds.")
     mem_min_available_mb: int = Field(256, ge=0, le=10_000_000, description="Free memory a host must have, in MB.")

@@ -34,6 +34,8 @@ class PhaseContext:
     cancel: threading.Event
     check: bool = False
     note: Callable[[str], None] = lambda message: None  # one line of live progress
+    # an alert for the operator (kind, message, severity, extra keys): run log and notifications
+    alert: Callable[..., None] = lambda kind, message, severity="warning", **extra: None
 
 
 @dataclass

@@ -115,6 +115,8 @@ class PhaseExecutor:
             phase_dir=phase_dir, store=self.session.store, log=self.session.log, redactor=self.session.redactor,
             results=dict(self.results), cancel=self.cancel, check=self.check,
             note=lambda message: self.session.note(phase.id, message),
+            alert=lambda kind, message, severity="warning", **extra: self.session.alert(
+                phase.id, kind, message, severity, **extra),
         )
         agent = self.controller_agents.get(phase.agent.entry)
         try:

@@ -34,6 +34,10 @@ class RunRecorder:
                                     r.duration, r.rc, r.artifact_dir, r.fingerprint, r.kept_from)
             self.log.log("error" if r.status == FAILED else "info", r.phase, f"phase {r.status}", reason=r.reason,
                          duration=r.duration, rc=r.rc)
+        elif m.topic == Topic.ALERT:
+            context = dict(m.content) if isinstance(m.content, dict) else {"message": str(m.content)}
+            self.log.log("warning", m.sender, f"alert {m.type}: {context.pop('message', '')}", alert=m.type,
+                         **context)
         elif m.topic in (Topic.NOTE, Topic.RUN):
             context = dict(m.content) if isinstance(m.content, dict) else {}  # never change what others receive
             text = context.pop("message", m.type) if context else str(m.content or m.type)

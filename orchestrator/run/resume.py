@@ -21,9 +21,9 @@ from orchestrator.plan import Kept, Phase, Plan
 from orchestrator.store import RunStore
 from orchestrator.store.queries import RunRecord
 
-# Keys of the request that change only how phases are scheduled or validated, not what a role does (and the
-# inventory folder, which find_run checks itself).
-_NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation")
+# Keys of the request that change only how phases are scheduled, validated or notified, not what a role does
+# (and the inventory folder, which find_run checks itself).
+_NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation", "notifications")
 
 RERUN, KEEP, LEFT_OUT, UNAVAILABLE = "re-run", "kept", "left out", "not available"
 _DONE_FOR_DEPENDENTS = (SUCCEEDED, DEGRADED, KEPT, NOT_SELECTED)
@@ -96,7 +96,8 @@ def apply(plan: Plan, resume: Resume) -> None:
 
 
 def request_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The request's keys (dotted one level down) whose values differ, ignoring scheduling and validation."""
+    """The request's keys (dotted one level down) whose values differ, ignoring scheduling, validation and
+    notifications."""
     changed = []
     for key in sorted(set(before) | set(now)):
         if key in _NOT_ROLE_INPUT or before.get(key) == now.get(key):

@@ -3,7 +3,8 @@
 It mints the run id, owns the run's folder and the paths inside it, opens and finishes the store's record of
 the run, holds the run log, the redactor that knows the inventory's secrets, and the bus that every message of
 the run travels on. The inventory's vault is read first: a wrong vault password is bad input, reported
-before anything is created.
+before anything is created. When the vault names notification channels, every started run has a Notifier on
+its bus (run/notify.py): its end and its alerts go out as the request's `notifications:` section says.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from orchestrator import vault
+from orchestrator import notify, vault
 from orchestrator.redact import Redactor
+from orchestrator.request.notifications import NotificationSettings
 from orchestrator.run import lock as run_lock
 from orchestrator.run.bus import AgentMessage, Bus, Priority, Topic
 from orchestrator.run.log import RunLog
+from orchestrator.run.notify import Notifier
 from orchestrator.run.recording import RunRecorder
 from orchestrator.state import StateDir, new_run_id
 from orchestrator.store import RunStore
@@ -29,6 +32,8 @@ class RunSession:
         self.inventory = Path(inventory)
         self.command = command
         self.redactor = Redactor(vault.secret_values(self.inventory))
+        self.channels = notify.load_channels(self.inventory)  # a bad URL is bad input, before anything exists
+        self.notifier: Notifier | None = None
         self.state = StateDir(self.inventory)
         self.run_id = id_prefix + new_run_id()
         self.run_dir = self.state.run_dir(self.run_id)
@@ -50,6 +55,11 @@ class RunSession:
         run_lock.note_run(self.inventory, self.run_id)
         self.log = RunLog(self.run_dir / LOG_FILE, self.run_id, self.redactor)
         self.bus.subscribe(RunRecorder(self.run_id, self.store, self.log))
+        if self.channels:
+            settings = NotificationSettings.model_validate(request.get("notifications") or {})
+            self.notifier = Notifier(self.channels, settings, inventory=self.inventory, run_id=self.run_id,
+                                     command=self.command, redactor=self.redactor, log=self.log)
+            self.bus.subscribe(self.notifier, topics=[Topic.RUN, Topic.PHASE, Topic.ALERT])
         self.bus.publish("orchestrator", Topic.RUN, "started", {"message": "run started", **context})
         return self
 
@@ -58,12 +68,23 @@ class RunSession:
         self.bus.publish(sender, Topic.NOTE, "note", self.redactor.text(message),
                          priority=Priority.HIGH if warning else Priority.NORMAL)
 
+    def alert(self, sender: str, kind: str, message: str, severity: str = "warning", **extra: Any) -> None:
+        """Something an operator must hear about (notify.ALERT_KINDS), redacted, on the bus for the run log
+        and the notifications."""
+        self.bus.publish(sender, Topic.ALERT, kind,
+                         {"message": self.redactor.text(message), "severity": severity, **self.redactor.data(extra)},
+                         priority=Priority.HIGH)
+
     def finish(self, status: str, exit_code: int) -> float:
-        """Close the run's record with its status and exit code; the duration since start()."""
+        """Close the run's record with its status and exit code; the duration since start(). The run's
+        notifications are given up to their timeout to go out before the log is closed."""
         duration = time.monotonic() - (self._t0 or time.monotonic())
         self.store.finish_run(self.run_id, status, exit_code, duration)
         self.bus.publish("orchestrator", Topic.RUN, "finished",
-                         {"message": f"run {status}", "exit_code": exit_code, "duration": duration})
+                         {"message": f"run {status}", "status": status, "exit_code": exit_code,
+                          "duration": duration})
+        if self.notifier is not None:
+            self.notifier.close()
         if self.log is not None:
             self.log.close()
         self.finished = True

@@ -20,6 +20,7 @@ from orchestrator import atomic, vault
 from orchestrator.agents import registry
 from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
+from orchestrator.validation import certificates
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
 from orchestrator.validation.targets import health_auth, suite_config
@@ -75,6 +76,9 @@ def run(ctx: PhaseContext) -> AgentResult:
         outcome.findings += ran.findings
         outcome.metrics += ran.metrics
     record(ctx, outcome)
+    for cert in certificates.expiring(outcome.metrics, settings.cert_alert_days, settings.cert_min_days):
+        ctx.alert(certificates.KIND, cert.message, cert.severity, hostname=cert.hostname,
+                  days_left=round(cert.days_left, 1))
     status, reason = verdict(outcome.findings)
     if not files:
         status, reason = "failed", "nothing to check: " + "; ".join(f"{k} {v}" for k, v in left_out.items())
