@@ -7,8 +7,7 @@ import socket
 import sqlite3
 
 from orchestrator.store import RunStore
-from tests.unit.test_report import SECRETS, cli, fill
-from tests.unit.test_report import inv, store  # noqa: F401 (fixtures)
+from tests.unit.test_report import SECRETS, cli, fill, inv, store  # noqa: F401 (inv, store: fixtures)
 
 
 def test_a_store_made_before_the_audit_table_gets_it_when_opened(tmp_path):
@@ -21,10 +20,10 @@ def test_a_store_made_before_the_audit_table_gets_it_when_opened(tmp_path):
                       "INSERT INTO runs (id, inventory, command, status, started_at) VALUES"
                       " ('r0', '/inv', 'run', 'succeeded', '2026-11-01T00:00:00');")
     old.close()
-    store = RunStore(db)
-    store.record_access("r0", "report --reveal", ["n8n_owner_password", "n8n_db_password"], ["/x/report.revealed.md"])
-    rows = store.credential_accesses("r0")
-    store.close()
+    opened = RunStore(db)
+    opened.record_access("r0", "report --reveal", ["n8n_owner_password", "n8n_db_password"], ["/x/report.revealed.md"])
+    rows = opened.credential_accesses("r0")
+    opened.close()
     assert len(rows) == 1
     row = rows[0]
     assert row["secrets"] == ["n8n_db_password", "n8n_owner_password"] and row["files"] == ["/x/report.revealed.md"]
