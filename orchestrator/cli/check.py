@@ -49,8 +49,9 @@ def check(inventory, as_json, plain, wait, wait_timeout):
     if not deployed or latest is None:
         raise CheckNotPossible("no host phase of this plan was deployed by a recorded `aidevops run`",
                                where=str(request.inventory), hint="deploy with `aidevops run` first")
-    # Only what is deployed is checked; the validator and the report are not part of a check.
-    plan.phases = [dataclasses.replace(p, selected=p.id in deployed) for p in plan.phases]
+    # Only what is deployed is checked; the validator and the report are not part of a check. Check mode changes
+    # nothing, so no phase waits for another: one that cannot be checked leaves the others checked.
+    plan.phases = [dataclasses.replace(p, selected=p.id in deployed, depends_on=()) for p in plan.phases]
     hold_inventory(request.inventory, wait, wait_timeout)
     drift_check = DriftCheck(request, plan, controller_agents={}, decisions_from=latest.id,
                              ai=resolve(None, request.ai, request.inventory))
