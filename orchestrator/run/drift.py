@@ -32,6 +32,7 @@ DRIFTED = "drifted"  # the check's run status when something would change
 _SERVICE_ACTIONS = {"ansible.builtin.service", "ansible.builtin.systemd", "ansible.builtin.systemd_service",
                     "service", "systemd", "systemd_service"}
 _MAX_DIFF_LINES = 200
+_CHANGED = "would change"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def run_drift(store: RunStore, run_id: str, redactor: Redactor) -> list[Drift]:
 def _describe(res: dict[str, Any], action: str) -> tuple[list[str], list[str]]:
     """One result's changes (lines) and diffs; a loop's changed items each."""
     if res.get("censored"):  # no_log: the task's output is hidden on purpose
-        return ["changed (output hidden: no_log)"], []
+        return [f"{_CHANGED} (output hidden: no_log)"], []
     items = res.get("results")
     if isinstance(items, list):
         changes, diffs = [], []
@@ -88,13 +89,14 @@ def _describe(res: dict[str, Any], action: str) -> tuple[list[str], list[str]]:
             if isinstance(item, dict) and item.get("changed"):
                 c, d = _describe({k: v for k, v in item.items() if k != "results"}, action)
                 label = _item_label(item)
-                changes += [line if not label else label if line in ("changed", label) else f"{label}: {line}"
+                changes += [line if not label else label if line in (_CHANGED, label) else f"{label}: {line}"
                             for line in c]
                 diffs += d
-        return changes or ["changed"], diffs
+        return changes or [_CHANGED], diffs
     diffs = [_render_diff(d) for d in _as_list(res.get("diff"))]
     if action in _SERVICE_ACTIONS and res.get("name"):
-        state = res.get("state")
+        # The task's asked state (a handler's `reloaded`), else what the module reports.
+        state = ((res.get("invocation") or {}).get("module_args") or {}).get("state") or res.get("state")
         verb = {"started": "would be started", "stopped": "would be stopped", "restarted": "would be restarted",
                 "reloaded": "would be reloaded"}.get(state, f"would change ({state or 'enabled'})")
         return [f"{res['name']} {verb}"], diffs
@@ -114,13 +116,19 @@ def _summary(res: dict[str, Any]) -> str:
         value = res.get(key)
         if isinstance(value, str) and value:
             return value if key != "name" else f"{value} would change"
-    return "changed"
+    return _CHANGED
 
 
 def _as_list(diff: Any) -> list[dict[str, Any]]:
     if isinstance(diff, dict):
         return [diff]
     return [d for d in diff if isinstance(d, dict)] if isinstance(diff, list) else []
+
+
+def _after_header(diff: dict[str, Any]) -> str:
+    """Where the new text comes from; a template's temporary copy on the host says nothing to the reader."""
+    header = str(diff.get("after_header") or "after")
+    return "as the run would write it" if "/.ansible/tmp/" in header else header
 
 
 def _render_diff(diff: dict[str, Any]) -> str:
@@ -136,7 +144,7 @@ def _render_diff(diff: dict[str, Any]) -> str:
         return ""
     lines = list(difflib.unified_diff(str(before or "").splitlines(), str(after or "").splitlines(),
                                       fromfile=str(diff.get("before_header") or "before"),
-                                      tofile=str(diff.get("after_header") or "after"), lineterm=""))
+                                      tofile=_after_header(diff), lineterm=""))
     if len(lines) > _MAX_DIFF_LINES:
         lines = lines[:_MAX_DIFF_LINES] + [f"... {len(lines) - _MAX_DIFF_LINES} more lines"]
     return "\n".join(lines)

@@ -133,6 +133,9 @@ def test_drift_is_read_from_runner_events_and_masked():
             "before_header": "/opt/n8n/.env", "after_header": "dynamically generated"}]}),
         _ok("Ensure nginx is started.", {"changed": True, "name": "nginx", "state": "started"},
             action="ansible.builtin.service"),
+        _ok("Reload nginx.", {"changed": True, "name": "nginx", "state": "started",
+                              "invocation": {"module_args": {"name": "nginx", "state": "reloaded"}}},
+            action="ansible.builtin.systemd_service"),
         _ok("Ensure no firewall rule was added by hand.", {"changed": True, "results": [
             {"item": "allow 8080/tcp", "changed": True}, {"item": "allow 22/tcp", "changed": False}]},
             action="ansible.builtin.command"),
@@ -147,14 +150,15 @@ def test_drift_is_read_from_runner_events_and_masked():
         {"event": "runner_on_failed", "event_data": {"host": "web1", "task": "Broken.", "res": {"changed": True}}},
     ]
     drift = {d.task: d for d in drift_from_events("n8n", events, Redactor([SECRET]))}
-    assert list(drift) == ["Ensure n8n's environment file is in place.", "Ensure nginx is started.",
+    assert list(drift) == ["Ensure n8n's environment file is in place.", "Ensure nginx is started.", "Reload nginx.",
                            "Ensure no firewall rule was added by hand.", "Ensure the packages are installed.",
                            "Ensure the mode is right.", "Save a secret."]
     env = drift["Ensure n8n's environment file is in place."]
     assert "--- /opt/n8n/.env" in env.diff and "-N8N_PORT=5678" in env.diff and "+N8N_PORT=5679" in env.diff
     assert "N8N_ENCRYPTION_KEY=********" in env.diff and SECRET not in env.diff
     assert drift["Ensure nginx is started."].changes == ("nginx would be started",)
+    assert drift["Reload nginx."].changes == ("nginx would be reloaded",)
     assert drift["Ensure no firewall rule was added by hand."].changes == ("allow 8080/tcp",)
     assert "jq" in drift["Ensure the packages are installed."].diff
     assert drift["Ensure the mode is right."].diff == "mode: '0644' -> '0600'"
-    assert drift["Save a secret."].changes == ("changed (output hidden: no_log)",)
+    assert drift["Save a secret."].changes == ("would change (output hidden: no_log)",)
