@@ -7,6 +7,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_DEGRADED = 3
+# `aidevops check` could not check everything (a host unreachable, a phase failed in check mode, nothing deployed
+# yet): distinct from 1, which there means drift was found.
+EXIT_CHECK_INCOMPLETE = 4
 # Another run holds the inventory: nothing was done, try again later (sysexits' EX_TEMPFAIL). Its own code, so
 # that a script can tell "busy, retry or --wait" from a deployment that failed (1) or bad input (2).
 EXIT_BUSY = 75
@@ -47,3 +50,9 @@ class EnvironmentProblem(AidevopsError):
     """Something the tool needs on this machine is missing (Docker, ssh-keygen, ansible-playbook)."""
 
     exit_code = EXIT_FAILED
+
+
+class CheckNotPossible(AidevopsError):
+    """`aidevops check` has nothing to compare with (no deployment recorded); nothing was run."""
+
+    exit_code = EXIT_CHECK_INCOMPLETE

@@ -19,7 +19,7 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 _STYLE = {"succeeded": "green", "failed": "bold red", "skipped": "yellow", "not_available": "dim yellow",
           "not_selected": "dim", "kept": "dim green", "cancelled": "magenta", "running": "cyan", "degraded": "yellow",
-          "interrupted": "magenta"}
+          "interrupted": "magenta", "drifted": "yellow"}
 
 
 def _status(status: str) -> str:
@@ -304,3 +304,42 @@ def print_ai_metrics(m: dict[str, Any]) -> None:
     console.print(f"[bold]AI[/]: {m['decisions']} decision(s) ({providers}); tokens {m['tokens_in']} in, "
                   f"{m['tokens_out']} out (cache read {m['cache_read_tokens']}, write {m['cache_write_tokens']}); "
                   f"average latency {latency}; {m['fallbacks']} fallback(s); {m['cache_hits']} cache hit(s)")
+
+
+def print_drift(run_id: str, status: str, exit_code: int, drift: list, problems: list[str],
+                duration: float | None, inventory=None) -> None:
+    """A check's drift: per host and phase, each task that would change, its items and diff (masked)."""
+    took = f" in {duration:.1f}s" if duration is not None else ""
+    hosts = sorted({d.host for d in drift})
+    summary = (f"{len(drift)} task(s) would change on {', '.join(hosts)}" if drift else "no drift")
+    console.print()
+    console.print(f"[bold]Check {run_id}[/]: {_status(status)}{took} (exit {exit_code}): {summary}")
+    for d in sorted(drift, key=lambda d: (d.host, d.phase)):
+        console.print(f"  [{d.phase}] {d.host}: {d.task} ({d.action})", markup=False)
+        for line in d.changes:
+            console.print(f"      {line}", markup=False)
+        for line in d.diff.splitlines():
+            console.print(f"        {line}", markup=False, style=_diff_style(line))
+    for line in problems:
+        console.print(f"  [bold red]not checked[/] {escape(line)}")
+    if inventory is not None:
+        console.print(f"Review: aidevops runs show {run_id} --inventory {inventory}", style="dim")
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+
+
+def print_accesses(accesses: list[dict[str, Any]]) -> None:
+    """Who was shown the run's secrets in clear (`report --reveal`), when, and which."""
+    if not accesses:
+        return
+    console.print("[bold]Secrets shown in clear[/]")
+    for a in accesses:
+        names = ", ".join(a["secrets"]) or "(none)"
+        console.print(f"  {a['at'][:19].replace('T', ' ')} {a['os_user']}@{a['controller']} ({a['command']}): "
+                      f"{names}", markup=False)
+        for f in a["files"]:
+            console.print(f"      wrote {f}", style="dim", markup=False)

@@ -31,7 +31,7 @@ def runs_list(inventory, limit):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def runs_show(run_id, inventory, as_json):
     """Show one run (default: the latest): phases, hosts, failed tasks, timings."""
-    from orchestrator.cli.render import ai_metrics, print_ai_metrics, print_run
+    from orchestrator.cli.render import ai_metrics, print_accesses, print_ai_metrics, print_drift, print_run
 
     store = open_store(inventory)
     record = store.run(run_id or store.latest_run_id() or "")
@@ -39,13 +39,37 @@ def runs_show(run_id, inventory, as_json):
     findings, metrics = store.findings(record.id), store.metrics(record.id)
     ai = ai_metrics(store.decisions(record.id))
     resumed_by = store.resumed_by(record.id)  # `run --resume` chain: resumed_from is on the record
+    drift = _drift(store, record)
+    accesses = store.credential_accesses(record.id)
     if as_json:
         click.echo(json.dumps({"run": {**record.__dict__, "resumed_by": resumed_by}, "phases": phases,
                                "host_stats": stats, "failures": failures, "findings": findings, "metrics": metrics,
-                               "ai": ai}, indent=2, default=str))
+                               "ai": ai, "credential_access": accesses, **({"drift": [d.as_dict() for d in drift]} if drift is not None else {})},
+                              indent=2, default=str))
     else:
         print_run(record, phases, stats, failures, findings, resumed_by)
         print_ai_metrics(ai)
+        print_accesses(accesses)
+        if drift is not None:
+            print_drift(record.id, record.status, record.exit_code, drift, [], record.duration)
+
+
+def _drift(store, record):
+    """A check's drift, read again from its artifacts and masked with the inventory's secrets; None for other
+    runs."""
+    from pathlib import Path
+
+    from orchestrator import vault
+    from orchestrator.redact import Redactor
+    from orchestrator.run.drift import COMMAND, run_drift
+
+    if record.command != COMMAND:
+        return None
+    try:
+        redactor = Redactor(vault.secret_values(Path(record.inventory)))
+    except BadInput:  # the vault cannot be opened here: the artifacts were scrubbed when the check ran
+        redactor = Redactor()
+    return run_drift(store, record.id, redactor)
 
 
 @click.command()
@@ -113,6 +137,8 @@ def report(run_id, inventory, reveal, open_path_only):
     record = store.run(run_id)
     inv = inventory_dir(resolve_inventory(inventory))
     files = write_report(store, record.id, inv, Redactor(vault.secret_values(inv)), reveal=reveal)
+    if reveal:  # secrets in clear: who, from where, when, which and where to (`aidevops runs show` lists it)
+        store.record_access(record.id, "report --reveal", files.revealed, [files.html, files.markdown])
     if open_path_only:
         click.echo(files.html)
         return

@@ -5,7 +5,7 @@ report.md, report.html (self-contained: inline CSS and SVG, nothing fetched) and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -29,6 +29,7 @@ class ReportFiles:
     markdown: Path
     html: Path
     credentials: Path | None
+    revealed: list[str] = field(default_factory=list)  # the secrets written in clear (reveal), by name
 
 
 def environment() -> jinja2.Environment:
@@ -67,4 +68,5 @@ def write_report(store: RunStore, run_id: str, inventory: Path, redactor: Redact
     _write(md, env.get_template("report.md.j2").render(**data))
     _write(html, env.get_template("report.html.j2").render(**data))
     cred_file = write_encrypted(creds, logins_full, folder / "credentials.vault.yml")
-    return ReportFiles(folder, md, html, cred_file)
+    revealed = sorted({s.key for s in creds.secrets if s.secret}) if reveal else []
+    return ReportFiles(folder, md, html, cred_file, revealed)

@@ -29,10 +29,15 @@ from orchestrator.run.session import RunSession
 class Deployment:
     def __init__(self, request: DeploymentRequest, plan: Plan, *, controller_agents: ControllerAgents,
                  command: str = "run", check: bool = False, ai: AISettings | None = None,
-                 confirm: Confirm | None = None, strategy_fixed: bool = True, resumed_from: str | None = None):
+                 confirm: Confirm | None = None, strategy_fixed: bool = True, resumed_from: str | None = None,
+                 decisions_from: str | None = None):
         self.request, self.plan, self.check = request, plan, check
         self.resumed_from = resumed_from  # `run --resume`: the run whose decisions this one uses again
-        self.session = RunSession(request.inventory, command + (" --check" if check else ""))
+        # `aidevops check`: the deployment's decisions, replayed, without being a resume of it.
+        self.decisions_from = resumed_from or decisions_from
+        # A command that is a dry run by nature (`check`) does not say so twice.
+        self.session = RunSession(request.inventory, command + (" --check" if check and command.startswith("run")
+                                                                else ""))
         self.run_id, self.bus = self.session.run_id, self.session.bus
         self.cancel = threading.Event()
         self.results: dict[str, PhaseResult] = {}  # finished phases
@@ -58,8 +63,8 @@ class Deployment:
 
     def decide(self) -> PlanDecisions:
         """Strategic and tactical decisions, applied to the plan; call before printing the plan."""
-        if self.decisions is None and self.resumed_from:
-            self.decisions = recorded_plan(self.maker, self.resumed_from, self.plan)
+        if self.decisions is None and self.decisions_from:
+            self.decisions = recorded_plan(self.maker, self.decisions_from, self.plan)
         elif self.decisions is None:
             self.decisions = decide_plan(self.maker, self.request, self.plan, self.strategy_fixed)
         return self.decisions
@@ -85,6 +90,10 @@ class Deployment:
         except Exception as exc:  # advice only: it never changes the run's outcome
             self.session.note("ai", f"optimization decision failed: {exc!r}", warning=True)
 
+    def settle(self, results: dict[str, PhaseResult], interrupted: bool) -> tuple[str, int]:
+        """The run's status and exit code from its phases (a check settles on the drift it found instead)."""
+        return outcome_status((r.status for r in results.values()), interrupted)
+
     def run(self) -> RunOutcome:
         self.decide()
         self.session.start(self.request.as_dict(), resumed_from=self.resumed_from, strategy=self.plan.strategy,
@@ -100,6 +109,6 @@ class Deployment:
         interrupted = scheduler.interrupted or self.cancel.is_set()
         if not interrupted:
             self._optimize()
-        status, code = outcome_status((r.status for r in results.values()), interrupted)
+        status, code = self.settle(results, interrupted)
         duration = self.session.finish(status, code)
         return RunOutcome(self.run_id, status, code, results, duration)

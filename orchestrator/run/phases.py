@@ -83,7 +83,9 @@ class PhaseExecutor:
             phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
             private_data_dir=private_data_dir, events=self.pump.queue, cancel=self.cancel,
             # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
-            extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed},
+            # aidevops_command: `check` lets a role show the diff of a file it otherwise hides (masked here).
+            extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed,
+                       "aidevops_command": self.session.command},
             check=self.check,
         )
         self.pump.flush()  # this attempt's events are all on the bus: its failures are known

@@ -7,8 +7,10 @@ finish on worker threads.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import socket
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -134,6 +136,20 @@ CREATE TABLE IF NOT EXISTS recoveries (
   at TEXT
 );
 CREATE INDEX IF NOT EXISTS recoveries_signature ON recoveries(signature);
+-- Each time a command showed or wrote secrets in clear (`report --reveal`): who (OS user, controller host,
+-- process), when, what (the secrets' names, JSON list; never their values; the files written, JSON list) and
+-- which run's secrets. A store made before this table gets it when opened (CREATE TABLE IF NOT EXISTS).
+CREATE TABLE IF NOT EXISTS credential_access (
+  run_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  os_user TEXT NOT NULL,
+  controller TEXT NOT NULL,
+  pid INTEGER,
+  command TEXT NOT NULL,
+  secrets TEXT NOT NULL,
+  files TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS credential_access_run ON credential_access(run_id);
 """
 
 # Columns added after a store was first created: (table, column, type), added to older stores on open.
@@ -263,3 +279,16 @@ class RunStore(RunQueries):
     def record_recovery(self, signature: str, phase: str, decision: dict, worked: bool, run_id: str) -> None:
         self._exec("INSERT INTO recoveries VALUES (?, ?, ?, ?, ?, ?)",
                    (signature, phase, json.dumps(decision), int(worked), run_id, now()))
+
+    def record_access(self, run_id: str, command: str, secrets: list[str], files: list[str]) -> None:
+        """Someone at this controller was shown secrets in clear: audited with this process's user and host."""
+        self._exec("INSERT INTO credential_access VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, now(), _os_user(), socket.gethostname(), os.getpid(), command,
+                    json.dumps(sorted(secrets)), json.dumps([str(f) for f in files])))
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container): the uid says who
+        return f"uid {os.getuid()}"

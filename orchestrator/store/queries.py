@@ -103,6 +103,14 @@ class RunQueries:
             d["cached"] = bool(d["cached"])
         return rows
 
+    def credential_accesses(self, run_id: str) -> list[dict[str, Any]]:
+        """Who was shown this run's secrets in clear, when, and which (names and files, never values)."""
+        rows = [dict(r) for r in self._exec("SELECT * FROM credential_access WHERE run_id = ? ORDER BY rowid",
+                                            (run_id,))]
+        for r in rows:
+            r["secrets"], r["files"] = json.loads(r["secrets"]), json.loads(r["files"])
+        return rows
+
     def history(self, inventory: str, limit: int = 10) -> list[dict[str, Any]]:
         """Past runs on this inventory, newest first, each with its phases' statuses and failed tasks."""
         runs = self._exec("SELECT id, command, strategy, status, started_at, duration FROM runs"
