@@ -82,8 +82,8 @@ def test_a_bad_backup_declaration_is_one_clear_bad_input(tmp_path, why, change, 
 # --- aidevops backup ---------------------------------------------------------------------------------------
 
 def aidevops(*args):
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], check=False, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
 
 
 def _n8n_only(inventory):
@@ -149,10 +149,10 @@ def _render(tmp_path, service, offsite=""):
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     r = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(play),
                         "-e", f"ansible_python_interpreter={sys.executable}"],
-                       capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+                       check=False, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     script = dest.read_text()
-    assert subprocess.run(["bash", "-n", str(dest)], capture_output=True).returncode == 0
+    assert subprocess.run(["bash", "-n", str(dest)], check=False, capture_output=True).returncode == 0
     return script
 
 
