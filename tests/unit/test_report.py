@@ -146,6 +146,7 @@ def test_the_maintenance_guide_covers_only_what_was_deployed(store, inv):
     md = render(store, inv, fill(store, inv)).markdown.read_text()
     guide = md[md.index("## Maintenance guide"):]
     assert "aidevops-backup-n8n.timer" in guide and "/var/backups/aidevops/restic" in guide and "pg_restore" in guide
+    assert "A backup of n8n holds its database (pg_dump, with row counts), its data folder and its encryption key." in guide
     assert "restic snapshots --tag service:n8n" in guide and "restic restore latest --tag service:n8n" in guide
     assert "n8n_version = 2.40.7" in guide
     assert "certbot renew --dry-run" in guide and "aidevops-nginx-reload" in guide
