@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from orchestrator.outcome import PhaseResult
@@ -34,6 +35,7 @@ class PhaseContext:
     cancel: threading.Event
     check: bool = False
     note: Callable[[str], None] = lambda message: None  # one line of live progress
+    bus: Any = None  # the run's Bus: alerts (Topic.ALERT) go there
 
 
 @dataclass

@@ -114,7 +114,7 @@ class PhaseExecutor:
             run_id=self.session.run_id, phase=phase.id, request=self.request, run_dir=self.session.run_dir,
             phase_dir=phase_dir, store=self.session.store, log=self.session.log, redactor=self.session.redactor,
             results=dict(self.results), cancel=self.cancel, check=self.check,
-            note=lambda message: self.session.note(phase.id, message),
+            note=lambda message: self.session.note(phase.id, message), bus=self.session.bus,
         )
         agent = self.controller_agents.get(phase.agent.entry)
         try:

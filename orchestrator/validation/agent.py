@@ -20,6 +20,7 @@ from orchestrator import atomic, vault
 from orchestrator.agents import registry
 from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
+from orchestrator.validation import drill
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
 from orchestrator.validation.targets import suite_config
@@ -74,6 +75,14 @@ def run(ctx: PhaseContext) -> AgentResult:
                                    ctx.redactor.text(f"{type(exc).__name__}: {exc}")[:500], "validator")])
         outcome.findings += ran.findings
         outcome.metrics += ran.metrics
+    # A dry run changes nothing on the host: the drill starts containers, so it is left to real runs.
+    if files and not ctx.check and ctx.request.validation.drill:
+        for service in drill.drilled_services(ctx.request):
+            if service not in services or ctx.cancel.is_set():
+                continue
+            _, found, figures = drill.drill_and_judge(ctx, service)
+            outcome.findings += found
+            outcome.metrics += figures
     record(ctx, outcome)
     status, reason = verdict(outcome.findings)
     if not files:
