@@ -90,24 +90,24 @@ def judge(result: DrillResult, max_age_hours: float = MAX_AGE_HOURS) -> list[Fin
     """The drill's finding and the backup age's finding.
 
     No snapshot at all: right after a first deploy the timer has not fired yet, so a repository younger than
-    the allowed age is "no backup yet" (skipped, info); an older one, or none, is a stale backup (high).
-    A drill that could not run because the service's containers are not there is skipped (info)."""
+    the allowed age is "no backup yet" (the age check passes, info; nothing to drill); an older one is a stale
+    backup (high). No repository at all means backups are not set up on the host (restic_backup off): skipped,
+    info. A drill that could not run because the service's containers are not there is skipped (info)."""
     where, s = result.host, result.service
     drill_id, age_id = f"backup.{s}.drill", f"backup.{s}.age"
     if result.status == "not_runnable":
         return [Finding(drill_id, where, "skipped", "info", f"{s} restore drill", f"not runnable here: "
                         f"{result.error}", "restore")]
     if result.status == "no_backup":
-        young = result.repository_age_hours is not None and result.repository_age_hours <= max_age_hours
-        if young:
-            age = Finding(age_id, where, "skipped", "info", f"{s} backup age", f"no backup yet: the repository was "
-                          f"made {result.repository_age_hours:.1f} h ago, the first is due within "
-                          f"{max_age_hours:g} h", "restore")
-        else:
-            age = Finding(age_id, where, "failed", "high", f"{s} backup age",
-                          f"no backup: {result.error}", "restore")
-        return [age, Finding(drill_id, where, "skipped", "info", f"{s} restore drill",
-                             "nothing to drill: no snapshot", "restore")]
+        if result.error.startswith("no backup repository"):
+            return [Finding(age_id, where, "skipped", "info", f"{s} backup age",
+                            f"{result.error}: backups are not set up on this host", "restore")]
+        if result.repository_age_hours is not None and result.repository_age_hours <= max_age_hours:
+            return [Finding(age_id, where, "passed", "info", f"{s} backup age", f"no backup yet: the repository "
+                            f"was made {result.repository_age_hours:.1f} h ago, the first is due within "
+                            f"{max_age_hours:g} h", "restore")]
+        return [Finding(age_id, where, "failed", "high", f"{s} backup age", f"no backup: {result.error}",
+                        "restore")]
     findings = []
     age = result.backup_age_hours
     if age is None:

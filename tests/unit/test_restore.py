@@ -94,15 +94,19 @@ def test_no_backup_right_after_a_first_deploy_is_not_yet_a_problem_but_later_it_
     young = _stats(status="no_backup", error="no snapshot of n8n in the repository yet",
                    repository_made=str((NOW - timedelta(hours=2)).timestamp()))
     [r] = drill.parse(young, "n8n", ["host-1"], NOW)
-    assert [(f.status, f.severity) for f in drill.judge(r)] == [("skipped", "info"), ("skipped", "info")]
+    [age] = drill.judge(r)
+    assert (age.status, age.severity) == ("passed", "info") and "no backup yet" in age.evidence
     old = _stats(status="no_backup", error="no snapshot of n8n in the repository yet",
                  repository_made=str((NOW - timedelta(hours=30)).timestamp()))
     [r] = drill.parse(old, "n8n", ["host-1"], NOW)
-    age = drill.judge(r)[0]
+    [age] = drill.judge(r)
     assert (age.status, age.severity) == ("failed", "high") and "no backup" in age.evidence
-    none = _stats(status="no_backup", error="no backup repository on the host")
+    assert [k for k, _ in drill.alerts(r, [age])] == ["backup_stale"]
+    none = _stats(status="no_backup", error="no backup repository on the host (/etc/aidevops/backup/restic.env "
+                                            "is missing)")
     [r] = drill.parse(none, "n8n", ["host-1"], NOW)
-    assert drill.judge(r)[0].status == "failed"
+    [age] = drill.judge(r)
+    assert (age.status, age.severity) == ("skipped", "info") and "not set up" in age.evidence
 
 
 def test_a_drill_that_cannot_run_here_says_so_and_fails_nothing():
