@@ -88,7 +88,7 @@ def restore(request: DeploymentRequest, service: str, snapshot: str, *, cancel: 
                            extravars={"restore_service": service, "restore_snapshot": snapshot,
                                       "aidevops_run_id": session.run_id})
         pump.flush()
-        handed.update((ran.custom_stats.get("aidevops_restore") or {}))
+        handed.update(ran.custom_stats.get("aidevops_restore") or {})
         if ran.status == "successful":
             return SUCCEEDED, "; ".join(f"{h}: restored {v[service]['restored']} (taken "
                                         f"{v[service]['snapshot_time']}), backup taken first "

@@ -260,7 +260,7 @@ def drill_run(request, services: list[str], *, cancel: threading.Event,
             for m in figures:
                 m.detail = session.redactor.text(m.detail)
                 session.store.record_metric(session.run_id, phase, **asdict(m))
-        status, reason = verdict(found)
+        _, reason = verdict(found)
         return (FAILED if problems(found) else SUCCEEDED), reason
 
     result = None

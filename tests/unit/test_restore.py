@@ -16,8 +16,8 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def aidevops(*args, stdin=subprocess.DEVNULL):
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "restore", *args], capture_output=True,
-                          text=True, cwd=ROOT, stdin=stdin, timeout=60)
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "restore", *args], check=False,
+                          capture_output=True, text=True, cwd=ROOT, stdin=stdin, timeout=60)
 
 
 @pytest.mark.parametrize("args, where", [
