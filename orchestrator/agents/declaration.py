@@ -10,7 +10,16 @@
         app_ports: [5678, 5432]     # listen on 127.0.0.1 inside the host only
         vault_file: vault_n8n.yml   # where the role saves the secrets it generates (group_vars/all/)
         secrets: [n8n_encryption_key, ...]
-        backup: one sentence on what the backup covers
+        backup:                     # what cannot be regenerated (roles/restic_backup backs it up)
+          summary: its database, its data folder and its encryption key   # one line for the report
+          project_dir_variable: n8n_project_dir                       # the compose project's folder
+          database: {compose_service: postgres, name_variable: n8n_db_name, user_variable: n8n_db_user}
+          tables: [workflow_entity, credentials_entity, user, execution_entity]   # row counts checked
+          secrets: {N8N_ENCRYPTION_KEY: n8n_encryption_key}          # NAME in secrets.env: vault secret
+          data: [{name: n8n_data, compose_service: n8n, path: /home/node/.n8n}]  # or a host path
+          image_service: n8n                                         # whose image meta.json names
+          version_variable: n8n_version
+        # (the older form, `backup: one sentence`, is read as a summary with nothing to back up)
         sites:                      # the public names the proxy serves for it
           - name: n8n               # its key in the request's `hostnames:`
             title: n8n
@@ -31,6 +40,7 @@ read from here: adding a service is adding a role and its declaration.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,13 +85,42 @@ class Site:
 
 
 @dataclass(frozen=True)
+class BackupDatabase:
+    compose_service: str  # the PostgreSQL service of the compose project
+    name: str | None = None  # the database's name, or
+    name_variable: str | None = None  # the role variable holding it
+    user: str | None = None
+    user_variable: str | None = None
+
+
+@dataclass(frozen=True)
+class BackupData:
+    name: str  # its folder in the snapshot: files/<name>/
+    path: str  # inside compose_service's container, else on the host (relative: to the project folder)
+    compose_service: str | None = None
+
+
+@dataclass(frozen=True)
+class Backup:
+    """What of a service cannot be regenerated, so its backups hold it (roles/restic_backup)."""
+    summary: str
+    database: BackupDatabase | None = None  # None: the older one-sentence form, nothing declared to back up
+    tables: tuple[str, ...] = ()
+    secrets: dict[str, str] = field(default_factory=dict)  # NAME in secrets.env -> the vault secret
+    data: tuple[BackupData, ...] = ()
+    project_dir_variable: str | None = None
+    image_service: str | None = None
+    version_variable: str | None = None
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     sites: tuple[Site, ...]
     app_ports: tuple[int, ...] = ()
     vault_file: str | None = None
     secrets: tuple[str, ...] = ()
-    backup: str = ""
+    backup: Backup | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +191,68 @@ def _service(raw: Any, path: Path) -> Service:
     ports = d.get("app_ports") or []
     if not all(isinstance(p, int) for p in ports):
         raise _fail(path, "agent.service.app_ports", "a list of port numbers")
-    return Service(str(d["name"]), sites, tuple(ports), d.get("vault_file"), tuple(d.get("secrets") or ()),
-                   str(d.get("backup") or ""))
+    secrets = tuple(d.get("secrets") or ())
+    return Service(str(d["name"]), sites, tuple(ports), d.get("vault_file"), secrets,
+                   _backup(d.get("backup"), secrets, path))
+
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")  # a table, or schema.table
+
+
+def _name(d: dict, path: Path, key: str, field_: str, what: str, *, required: bool = True,
+          pattern: re.Pattern = NAME) -> str | None:
+    value = d.get(field_)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        raise _fail(path, f"{key}.{field_}", what)
+    return value
+
+
+def _backup(raw: Any, vault_secrets: tuple[str, ...], path: Path) -> Backup | None:
+    key = "agent.service.backup"
+    if raw is None:
+        return None
+    if isinstance(raw, str):  # the older form: one sentence, nothing declared to back up
+        return Backup(summary=raw)
+    d = _mapping(raw, path, key, {"summary", "database", "tables", "secrets", "data", "project_dir_variable",
+                                  "image_service", "version_variable"})
+    if not isinstance(d.get("summary"), str) or not d["summary"].strip():
+        raise _fail(path, f"{key}.summary", "one line on what the backup covers")
+    db = _mapping(d.get("database"), path, f"{key}.database",
+                  {"compose_service", "name", "name_variable", "user", "user_variable"})
+    for what in ("name", "user"):
+        if (db.get(what) is None) == (db.get(f"{what}_variable") is None):
+            raise _fail(path, f"{key}.database", f"exactly one of {what} and {what}_variable")
+        _name(db, path, f"{key}.database", what, f"the database's {what}", required=False)
+        _name(db, path, f"{key}.database", f"{what}_variable", "a role variable's name", required=False)
+    database = BackupDatabase(_name(db, path, f"{key}.database", "compose_service", "a compose service's name",
+                                    pattern=re.compile(r"^[a-z0-9][a-z0-9_.-]*$")),
+                              db.get("name"), db.get("name_variable"), db.get("user"), db.get("user_variable"))
+    tables = d.get("tables")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, str) and TABLE.match(t) for t in tables):
+        raise _fail(path, f"{key}.tables", "a list of the main tables (table or schema.table) whose rows are counted")
+    secrets = d.get("secrets") or {}
+    if not isinstance(secrets, dict) or not all(isinstance(n, str) and NAME.match(n) for n in secrets):
+        raise _fail(path, f"{key}.secrets", "a mapping of NAME (in secrets.env) to a vault secret")
+    unknown = sorted(v for v in secrets.values() if v not in vault_secrets)
+    if unknown:
+        raise _fail(path, f"{key}.secrets.{unknown[0]}", "one of the service's secrets (agent.service.secrets)")
+    data = []
+    for i, item in enumerate(d.get("data") or []):
+        k = f"{key}.data[{i}]"
+        e = _mapping(item, path, k, {"name", "path", "compose_service"})
+        if not isinstance(e.get("path"), str) or not e["path"].strip():
+            raise _fail(path, f"{k}.path", "the folder to back up")
+        data.append(BackupData(_name(e, path, k, "name", "a folder name (letters, digits, _)"), e["path"],
+                               e.get("compose_service")))
+    return Backup(
+        summary=d["summary"].strip(), database=database, tables=tuple(tables), secrets=dict(secrets),
+        data=tuple(data),
+        project_dir_variable=_name(d, path, key, "project_dir_variable", "the role variable of the project folder"),
+        image_service=d.get("image_service"),
+        version_variable=_name(d, path, key, "version_variable", "a role variable's name", required=False))
 
 
 def _step(raw: Any, path: Path, key: str) -> MaintenanceStep:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from orchestrator import errors
-from orchestrator.cli import deploy, restore, runs, sandbox, validate
+from orchestrator.cli import backup, deploy, restore, runs, sandbox, validate
 from orchestrator.errors import AidevopsError
 
 
@@ -21,6 +21,7 @@ def cli() -> None:
 cli.add_command(deploy.plan)
 cli.add_command(deploy.run)
 cli.add_command(validate.validate)
+cli.add_command(backup.backup)
 cli.add_command(restore.restore)
 cli.add_command(runs.runs)
 cli.add_command(runs.decisions)
