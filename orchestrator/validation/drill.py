@@ -168,9 +168,10 @@ def alerts(result: DrillResult, findings: list[Finding]) -> list[tuple[str, dict
 
 
 def drilled_services(request) -> list[str]:
-    """The request's services whose role declares a backup."""
+    """The request's services whose role declares something to back up (a database: roles/restic_backup)."""
     declared = declared_services()
-    return [s for s in request.services if s in declared and declared[s].backup]
+    return [s for s in request.services
+            if s in declared and declared[s].backup is not None and declared[s].backup.database is not None]
 
 
 def run(*, inventory: Path, service: str, hosts: list[str], folder: Path, redactor: Redactor,
