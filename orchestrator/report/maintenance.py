@@ -75,6 +75,10 @@ def guide(deployed: set[str], settings: RoleVars, inventory: str, run_id: str, r
     for agent in registry().values():
         if agent.id not in deployed or agent.declaration is None:
             continue
+        backup = agent.declaration.service.backup if agent.declaration.service else None
+        if backup is not None and backup.database is not None:  # its declared backup, in one line
+            sections["backups"].steps.append(Step(f"A backup of {agent.declaration.service.name} holds "
+                                                  f"{backup.summary}.", []))
         for s in agent.declaration.maintenance:
             if s.section == "secrets" and not vault_files:
                 continue  # nothing generated, nothing to rotate

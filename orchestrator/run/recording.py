@@ -34,7 +34,7 @@ class RunRecorder:
                                     r.duration, r.rc, r.artifact_dir, r.fingerprint, r.kept_from)
             self.log.log("error" if r.status == FAILED else "info", r.phase, f"phase {r.status}", reason=r.reason,
                          duration=r.duration, rc=r.rc)
-        elif m.topic in (Topic.NOTE, Topic.RUN):
+        elif m.topic in (Topic.NOTE, Topic.RUN, Topic.ALERT):
             context = dict(m.content) if isinstance(m.content, dict) else {}  # never change what others receive
             text = context.pop("message", m.type) if context else str(m.content or m.type)
             self.log.log("warning" if m.priority >= Priority.HIGH else "info", m.sender, text, **context)

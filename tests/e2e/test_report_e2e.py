@@ -22,7 +22,7 @@ def test_the_first_run_ends_with_its_report(stack, first_run):
     md = (folder / "report.md").read_text()
     assert f"| n8n | https://{N8N}/ | deployed |" in md
     assert f"| {N8N} | A | {host.address} |" in md  # the record the dns agent wrote into the sandbox BIND
-    assert "n8n-backup.timer" in md and "certbot renew --dry-run" in md
+    assert "aidevops-backup-n8n.timer" in md and "certbot renew --dry-run" in md
     assert "Supabase" not in md  # the sandbox request is n8n only
 
     creds = credentials.read(inv)

@@ -145,7 +145,9 @@ def test_text_from_the_run_is_escaped_in_the_html(store, inv):
 def test_the_maintenance_guide_covers_only_what_was_deployed(store, inv):
     md = render(store, inv, fill(store, inv)).markdown.read_text()
     guide = md[md.index("## Maintenance guide"):]
-    assert "n8n-backup.timer" in guide and "/var/backups/n8n" in guide and "pg_restore" in guide
+    assert "aidevops-backup-n8n.timer" in guide and "/var/backups/aidevops/restic" in guide and "pg_restore" in guide
+    assert "A backup of n8n holds its database (pg_dump, with row counts), its data folder and its encryption key." in guide
+    assert "restic snapshots --tag service:n8n" in guide and "restic restore latest --tag service:n8n" in guide
     assert "n8n_version = 2.40.7" in guide
     assert "certbot renew --dry-run" in guide and "aidevops-nginx-reload" in guide
     assert "N8N_ENCRYPTION_KEY" in guide and "group_vars/all/vault_n8n.yml" in guide
@@ -157,11 +159,11 @@ def test_the_maintenance_guide_covers_only_what_was_deployed(store, inv):
 def test_the_guide_follows_the_inventorys_settings(store, inv):
     """Steps of the roles' declarations hold only when their condition does, with the inventory's values."""
     write(inv / "group_vars/all/n8n.yml", 'n8n_version: "2.40.7"\nn8n_backup_enabled: false\n'
-          "n8n_backup_dir: /srv/n8n-dumps\nnginx_proxy_acme_email: certs@client.example\n")
+          "n8n_project_dir: /srv/n8n\nnginx_proxy_acme_email: certs@client.example\n")
     md = render(store, inv, fill(store, inv)).markdown.read_text()
     guide = md[md.index("## Maintenance guide"):]
-    assert "backups are switched off (n8n_backup_enabled: false)" in guide and "n8n-backup.timer" not in guide
-    assert "/srv/n8n-dumps/n8n-<time>.dump" in guide  # the restore step, with this inventory's folder
+    assert "backups are switched off (n8n_backup_enabled: false)" in guide and "aidevops-backup-n8n.timer" not in guide
+    assert "cd /srv/n8n && docker compose stop n8n" in guide  # the restore step, with this inventory's folder
     assert "Expiry notices from the CA go to certs@client.example." in guide
 
 
@@ -288,7 +290,7 @@ def test_supabase_deployed_and_n8n_failed(store, inv):
     assert "supabase: supabase.client.example" in md  # the request, with its host names intact
     assert "[n8n] web1: Start n8n.: container n8n is unhealthy" in md
     guide = md[md.index("## Maintenance guide"):]
-    assert "pg_dumpall" in guide and "JWT secret" in guide and "/var/log/nginx/studio.access.log" in guide
+    assert "aidevops-backup-supabase.timer" in guide and "JWT secret" in guide and "/var/log/nginx/studio.access.log" in guide
     assert "n8n-backup" not in guide and "N8N_ENCRYPTION_KEY" not in guide and "n8n.access.log" not in guide
     assert "DNS is not managed by aidevops" in md
     every = b"".join(p.read_bytes() for p in files.folder.rglob("*") if p.is_file())

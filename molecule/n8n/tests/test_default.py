@@ -92,19 +92,23 @@ def test_owner_account_exists_and_can_log_in(host, secrets):
 
 
 def test_backup_timer_is_enabled(host):
-    timer = host.service("n8n-backup.timer")
+    timer = host.service("aidevops-backup-n8n.timer")
     assert timer.is_enabled and timer.is_running
+    assert not host.file("/etc/systemd/system/n8n-backup.timer").exists  # the pre-restic timer is gone
+
+
+RESTIC = "set -a; . /etc/aidevops/backup/restic.env; set +a; restic "
+STAGED = "/var/backups/aidevops/staging/n8n"
 
 
 def test_manual_backup_writes_a_restorable_dump_with_its_key(host, secrets):
-    host.check_output("rm -f /var/backups/n8n/n8n-* && systemctl start n8n-backup.service")
-    names = host.check_output("ls /var/backups/n8n").split()
-    dump = next(n for n in names if n.endswith(".dump"))
-    stamp = dump[: -len(".dump")]
-    assert {f"{stamp}.dump", f"{stamp}.key", f"{stamp}.files.tar.gz"} <= set(names)
-    assert host.file("/var/backups/n8n").mode == 0o700
+    snapshot = host.check_output("/usr/local/sbin/aidevops-backup-n8n").splitlines()[-1].split()[1]
+    files = host.check_output(RESTIC + f"ls {snapshot}").split()
+    assert {f"{STAGED}/database.dump", f"{STAGED}/counts.json", f"{STAGED}/secrets.env",
+            f"{STAGED}/meta.json"} <= set(files)
+    assert not host.file(STAGED).exists  # staged, backed up, removed
     # pg_restore reads the dump's table of contents: n8n's tables are in it.
-    toc = host.check_output(f"{COMPOSE} exec -T postgres pg_restore --list < /var/backups/n8n/{dump}")
+    toc = host.check_output(f"{RESTIC} dump {snapshot} {STAGED}/database.dump | {COMPOSE} exec -T postgres pg_restore --list")
     assert "TABLE public workflow_entity" in toc and "TABLE public credentials_entity" in toc
-    key = host.file(f"/var/backups/n8n/{stamp}.key")
-    assert key.mode == 0o600 and key.content_string.strip() == f"N8N_ENCRYPTION_KEY='{secrets['n8n_encryption_key']}'"
+    key = host.check_output(RESTIC + f"dump {snapshot} {STAGED}/secrets.env")
+    assert key.strip() == f"N8N_ENCRYPTION_KEY={secrets['n8n_encryption_key']}"
