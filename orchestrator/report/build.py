@@ -251,6 +251,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         "validation_ran": bool(findings or metrics),
         "no_validation": "" if findings or metrics else _no_validation(by_phase.get("validator")),
         "findings": finding_rows,
+        "drills": _drills(store, run.id, redactor),
         "finding_counts": counts,
         "finding_status_counts": status_counts,
         "certificates": _certificates(metrics, redactor),
@@ -287,6 +288,19 @@ def _request_yaml(request: dict[str, Any], served: dict[str, str]) -> str:
     shown = {k: v for k, v in request.items() if k != "inventory"}
     shown["hostnames"] = dict(served)
     return yaml.safe_dump(shown, sort_keys=False).strip()
+
+
+def _drills(store: RunStore, run_id: str, redactor: Redactor) -> list[dict[str, Any]]:
+    """The restore drills of the run (validation/drill.py): result, snapshot, backup age, counts."""
+    rows = []
+    for d in store.drills(run_id):
+        names = sorted(set(d["counts_expected"]) | set(d["counts_found"]))
+        rows.append({**d, "error": redactor.text(d["error"] or ""),
+                     "age": "-" if d["backup_age_hours"] is None else f"{d['backup_age_hours']:.1f} h",
+                     "counts": ", ".join(f"{n} {d['counts_expected'].get(n, '-')}/{d['counts_found'].get(n, '-')}"
+                                         for n in names),
+                     "decrypted": {True: "yes", False: "no", None: "-"}[d["decrypt_ok"]]})
+    return rows
 
 
 def _no_validation(phase: dict[str, Any] | None) -> str:

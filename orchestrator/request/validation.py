@@ -14,6 +14,10 @@ from orchestrator.request.fields import FilePath, Section
 class ValidationSettings(Section):
     audit: bool = Field(True, description="Run Lynis, ssh-audit and the TLS scan (a few minutes); "
                                           "`aidevops validate --no-audit` skips them once.")
+    drill: bool = Field(True, description="Run the restore drill of every deployed service with backups: its "
+                                          "latest snapshot into scratch containers on the host, checked, removed.")
+    backup_max_age_hours: float = Field(26, gt=0, le=24 * 400, description="The latest backup may be this old "
+                                        "(a daily timer plus slack); older, or a failed drill, is a high finding.")
     lynis_min_index: int = Field(75, ge=0, le=100, description="Lynis hardening index a host must reach. A "
                                  "hardened VM reaches about 90; a container cannot.")
     ssh_audit_max_fail: int = Field(0, ge=0, le=1000, description="ssh-audit [fail] items allowed on the SSH port.")

@@ -92,6 +92,9 @@ class PhaseRun:
     artifact_dir: Path
     stats: dict[str, Any] = field(default_factory=dict)
     duration: float = 0.0
+    # What the playbook handed back with set_stats (per_host: false): ansible-runner's callback puts it in the
+    # playbook_on_stats event as artifact_data.
+    custom_stats: dict[str, Any] = field(default_factory=dict)
 
 
 def runner_env(inventory: Path | None = None) -> dict[str, str]:
@@ -127,7 +130,11 @@ def run_playbook(
 
     private_data_dir.mkdir(parents=True, exist_ok=True)
 
+    custom: dict[str, Any] = {}
+
     def on_event(raw: dict[str, Any]) -> bool:
+        if raw.get("event") == "playbook_on_stats":
+            custom.update((raw.get("event_data") or {}).get("artifact_data") or {})
         events.put((phase, raw))
         return True  # keep writing job_events/: `aidevops runs events` reads them later
 
@@ -155,5 +162,5 @@ def run_playbook(
         kill_leftovers(marker)
     return PhaseRun(
         status=r.status, rc=r.rc, artifact_dir=Path(r.config.artifact_dir), stats=r.stats or {},
-        duration=time.monotonic() - started,
+        duration=time.monotonic() - started, custom_stats=custom,
     )

@@ -150,6 +150,25 @@ CREATE TABLE IF NOT EXISTS credential_access (
   files TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS credential_access_run ON credential_access(run_id);
+-- One restore drill of one service's latest backup on one host (orchestrator/validation/drill.py):
+-- status passed|failed|no_backup|not_runnable; counts are JSON objects {table: rows}.
+CREATE TABLE IF NOT EXISTS drills (
+  run_id TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  host TEXT,
+  service TEXT NOT NULL,
+  status TEXT NOT NULL,
+  snapshot_id TEXT,
+  snapshot_time TEXT,
+  backup_age_hours REAL,
+  counts_expected TEXT,
+  counts_found TEXT,
+  decrypt_ok INTEGER,
+  duration REAL,
+  error TEXT,
+  at TEXT
+);
+CREATE INDEX IF NOT EXISTS drills_run ON drills(run_id);
 """
 
 # Columns added after a store was first created: (table, column, type), added to older stores on open.
@@ -261,6 +280,15 @@ class RunStore(RunQueries):
         self._exec("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (run_id, phase, name, target, value, text_value, unit, threshold,
                     None if passed is None else int(passed), detail, now()))
+
+    def record_drill(self, run_id: str, phase: str, drill: dict[str, Any]) -> None:
+        """One drill result (DrillResult.as_dict())."""
+        decrypt = drill.get("decrypt_ok")
+        self._exec("INSERT INTO drills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, phase, drill.get("host"), drill["service"], drill["status"], drill.get("snapshot_id"),
+                    drill.get("snapshot_time"), drill.get("backup_age_hours"),
+                    json.dumps(drill.get("counts_expected") or {}), json.dumps(drill.get("counts_found") or {}),
+                    None if decrypt is None else int(decrypt), drill.get("duration"), drill.get("error"), now()))
 
     def record_decision(self, run_id: str, **fields: Any) -> int:
         """Append one decision; dict/list values (decision, validation) are stored as JSON. Returns its seq."""

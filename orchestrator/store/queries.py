@@ -94,6 +94,14 @@ class RunQueries:
             m["passed"] = None if m["passed"] is None else bool(m["passed"])
         return rows
 
+    def drills(self, run_id: str) -> list[dict[str, Any]]:
+        rows = [dict(r) for r in self._exec("SELECT * FROM drills WHERE run_id = ? ORDER BY rowid", (run_id,))]
+        for r in rows:
+            r["counts_expected"], r["counts_found"] = (json.loads(r[k] or "{}") for k in ("counts_expected",
+                                                                                        "counts_found"))
+            r["decrypt_ok"] = None if r["decrypt_ok"] is None else bool(r["decrypt_ok"])
+        return rows
+
     def decisions(self, run_id: str) -> list[dict[str, Any]]:
         rows = [dict(r) for r in self._exec("SELECT * FROM decisions WHERE run_id = ? ORDER BY seq", (run_id,))]
         for d in rows:

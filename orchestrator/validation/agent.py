@@ -20,7 +20,7 @@ from orchestrator import atomic, vault
 from orchestrator.agents import registry
 from orchestrator.agents import services as declared_services
 from orchestrator.run.context import AgentResult, PhaseContext
-from orchestrator.validation import certificates
+from orchestrator.validation import certificates, drill
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
 from orchestrator.validation.targets import health_auth, suite_config
@@ -75,6 +75,14 @@ def run(ctx: PhaseContext) -> AgentResult:
                                    ctx.redactor.text(f"{type(exc).__name__}: {exc}")[:500], "validator")])
         outcome.findings += ran.findings
         outcome.metrics += ran.metrics
+    # A dry run changes nothing on the host: the drill starts containers, so it is left to real runs.
+    if files and not ctx.check and ctx.request.validation.drill:
+        for service in drill.drilled_services(ctx.request):
+            if service not in services or ctx.cancel.is_set():
+                continue
+            _, found, figures = drill.drill_and_judge(ctx, service)
+            outcome.findings += found
+            outcome.metrics += figures
     record(ctx, outcome)
     for cert in certificates.expiring(outcome.metrics, settings.cert_alert_days, settings.cert_min_days):
         ctx.alert(certificates.KIND, cert.message, cert.severity, hostname=cert.hostname,

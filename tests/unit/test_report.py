@@ -305,3 +305,18 @@ def test_an_interrupted_run_keeps_its_open_phase_in_the_timeline():
                  {"phase": "validator", "status": "skipped", "started_at": None, "ended_at": None}])
     assert drawn.count('<rect class="bar"') == 1
     assert "running (no end recorded)" in drawn and "skipped (did not run)" in drawn
+
+
+def test_the_report_shows_the_restore_drills_and_the_backup_age(store, inv):
+    run_id = fill(store, inv)
+    store.record_drill(run_id, "validator", {
+        "host": "web1", "service": "n8n", "status": "failed", "snapshot_id": "1a2b3c4d",
+        "snapshot_time": "2026-11-25T03:15:00Z", "backup_age_hours": 27.5,
+        "counts_expected": {"workflow_entity": 7}, "counts_found": {"workflow_entity": 2}, "decrypt_ok": True,
+        "duration": 41.0, "error": "row counts differ from the snapshot's counts.json"})
+    files = render(store, inv, run_id)
+    md, html = files.markdown.read_text(), files.html.read_text()
+    assert ("| n8n | web1 | failed | 1a2b3c4d | 2026-11-25T03:15:00Z | 27.5 h | workflow_entity 7/2 | yes | 41s | "
+            "row counts differ from the snapshot's counts.json |") in md
+    assert "Backups and restore drills" in html and "27.5 h" in html
+    assert "No restore drill ran" in render(store, inv, fill(store, inv, "r9")).markdown.read_text()
