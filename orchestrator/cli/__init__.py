@@ -8,7 +8,7 @@ import sys
 import click
 
 from orchestrator import errors
-from orchestrator.cli import deploy, runs, sandbox, validate
+from orchestrator.cli import deploy, runs, sandbox, upgrade, validate
 from orchestrator.errors import AidevopsError
 
 
@@ -21,6 +21,7 @@ def cli() -> None:
 cli.add_command(deploy.plan)
 cli.add_command(deploy.run)
 cli.add_command(validate.validate)
+cli.add_command(upgrade.upgrade)
 cli.add_command(runs.runs)
 cli.add_command(runs.decisions)
 cli.add_command(runs.report)

@@ -25,6 +25,7 @@ class Topic:
     PHASE = "phase"  # a phase started or ended (content: the Phase, then its PhaseResult)
     TASK = "task"  # an Ansible task event (content: a TaskEvent)
     NOTE = "note"  # one step of a phase worth a line: a controller-side agent's progress, a recovery step
+    ALERT = "alert"  # something an operator must hear about (content: {"message": str, "severity": str, ...})
 
 
 class Priority(IntEnum):
