@@ -64,7 +64,7 @@ def outcome(inv, **fields):
 def aidevops(home, *args):
     env = {**os.environ, "AIDEVOPS_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+                          env=env, timeout=120, check=False)
 
 
 def show(home, inv):
