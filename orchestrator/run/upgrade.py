@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput
+from orchestrator.errors import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, BadInput
 from orchestrator.outcome import FAILED, SUCCEEDED, PhaseResult
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
@@ -168,7 +168,7 @@ class Upgrade:
         hosts = [HostUpgrade.read(h.name, outcomes / f"{h.name}.json") for h in self.request.hosts]
         status, code = exit_code(hosts)
         if self.cancel.is_set() or run.status == "canceled":
-            status = "cancelled"
+            status, code = "cancelled", EXIT_CANCELLED
         self._record(hosts, run, started_at)
         duration = s.finish(status, code)
         return UpgradeOutcome(self.run_id, status, code, self.service, self.version, hosts, duration)
