@@ -8,6 +8,8 @@ request that silently drops what the user wrote first, so the loader here refuse
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,40 @@ def load_yaml(path: Path) -> Any:
 # Ansible decrypts and uses them, the checks here only need to see that something is there.
 StrictLoader.add_constructor("!vault", lambda loader, node: loader.construct_scalar(node))
 StrictLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def set_setting(path: Path, name: str, value: str, *, note: str = "set by `aidevops upgrade`") -> Path:
+    """Set the top-level setting NAME to the string VALUE in the YAML file PATH, keeping everything else as written
+    (comments, order, quoting), atomically; a missing file is created. See with_setting."""
+    from orchestrator import atomic
+
+    path = Path(path)
+    updated = with_setting(path, name, value, note=note)
+    atomic.write_text(path, updated, mode=(path.stat().st_mode & 0o7777) if path.exists() else 0o644)
+    return path
+
+
+def with_setting(path: Path, name: str, value: str, *, note: str = "set by `aidevops upgrade`") -> str:
+    """The text of the YAML file PATH with the top-level setting NAME set to the string VALUE: its line replaced,
+    or appended with a comment when absent. BadInput when that cannot be done safely (set twice, written as a
+    block, or the result would not read back as NAME == VALUE); nothing is written."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"not a setting name: {name!r}")
+    path = Path(path)
+    text = read_text(path) if path.exists() else "---\n"
+    line = f"{name}: {json.dumps(value)}"  # a JSON string is a YAML double-quoted scalar
+    pattern = re.compile(rf"^{re.escape(name)}[ \t]*:([^\n]*)$", re.MULTILINE)
+    found = pattern.findall(text)
+    if len(found) > 1:
+        raise BadInput(f"{name} is set {len(found)} times", where=str(path), hint="keep one")
+    if found and re.fullmatch(r"[ \t]*([|>].*)?(#.*)?", found[0]):  # a block: its value is on the next lines
+        raise BadInput(f"{name} is written over several lines; cannot change it in place", where=str(path),
+                       hint=f"write it on one line, e.g. {line}")
+    if found:
+        updated = pattern.sub(lambda _: line, text)
+    else:
+        updated = text + ("" if text.endswith("\n") else "\n") + f"# {note}\n{line}\n"
+    data = parse_yaml(updated, str(path))
+    if not isinstance(data, dict) or data.get(name) != value:
+        raise BadInput(f"cannot set {name} in this file", where=str(path), hint=f"set it by hand: {line}")
+    return updated

@@ -8,7 +8,7 @@ import sys
 import click
 
 from orchestrator import errors
-from orchestrator.cli import backup, check, deploy, notify, restore, runs, sandbox, validate
+from orchestrator.cli import backup, check, deploy, notify, restore, runs, sandbox, upgrade, validate
 from orchestrator.errors import AidevopsError
 
 
@@ -24,6 +24,7 @@ cli.add_command(validate.validate)
 cli.add_command(backup.backup)
 cli.add_command(check.check)
 cli.add_command(restore.restore)
+cli.add_command(upgrade.upgrade)
 cli.add_command(runs.runs)
 cli.add_command(runs.decisions)
 cli.add_command(runs.report)

@@ -50,8 +50,16 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "aidevops" / "images"
 
 
+N8N_REPOSITORY = "aidevops/n8n"
+
+
+def n8n_tag_suffix() -> str:
+    """What follows the n8n version in a local image's tag: the recipe's revision."""
+    return f"-r{N8N_RECIPE}"
+
+
 def n8n_image_name(version: str = DEFAULT_N8N_VERSION) -> str:
-    return f"aidevops/n8n:{version}-r{N8N_RECIPE}"
+    return f"{N8N_REPOSITORY}:{version}{n8n_tag_suffix()}"
 
 
 def postgres_image_name(version: str = DEFAULT_POSTGRES_VERSION) -> str:

@@ -114,8 +114,11 @@ class Sandbox:
                      "aidevops_sandbox_dns_published_port": answer["ports"]["dns_tcp"]}
 
         # The local images' names and archives, for the n8n role's archive source (group_vars/all/n8n.yml).
+        # n8n_repository, n8n_tag_suffix and archive_dir let the image follow n8n_version (`aidevops upgrade --to`).
         extra["aidevops_sandbox_images"] = {
             "n8n": app_images.n8n_image_name(), "n8n_archive": str(app_images.archive_path(app_images.n8n_image_name())),
+            "n8n_repository": app_images.N8N_REPOSITORY, "n8n_tag_suffix": app_images.n8n_tag_suffix(),
+            "archive_dir": str(app_images.cache_dir()),
             "postgres": app_images.postgres_image_name(),
             "postgres_archive": str(app_images.archive_path(app_images.postgres_image_name())),
         }
