@@ -28,9 +28,11 @@ def aidevops(*args, timeout=3000):
                           timeout=timeout, cwd=ROOT)
 
 
-def on_host(host, command: str, check: bool = True) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
-                       capture_output=True, text=True, timeout=120)
+def on_host(host, command: str, check: bool = True, stdin: str | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """`command` in bash on the sandbox host (as root); asserts it worked unless check=False."""
+    r = subprocess.run(["docker", "exec", "-i", host.container, "bash", "-c", command], check=False, input=stdin,
+                       capture_output=True, text=True, timeout=timeout)
     if check:
         assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
     return r

@@ -8,8 +8,7 @@ import re
 import pytest
 
 from orchestrator import vault
-from tests.e2e.conftest import aidevops
-from tests.e2e.test_validate_faults import on_host
+from tests.e2e.conftest import aidevops, on_host
 
 pytestmark = pytest.mark.integration
 

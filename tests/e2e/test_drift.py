@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import aidevops
-from tests.e2e.test_faults_host import on_host
+from tests.e2e.conftest import aidevops, on_host
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest import DOMAIN
-from tests.e2e.test_faults_host import on_host, phases, run
+from tests.e2e.conftest import DOMAIN, on_host
+from tests.e2e.test_faults_host import phases, run
 
 pytestmark = pytest.mark.integration
 N8N = f"n8n.{DOMAIN}"

@@ -8,24 +8,15 @@ after the backup. The tampered snapshot is forgotten again, so the host is left 
 
 import json
 import re
-import subprocess
 import uuid
 
 import pytest
 
-from tests.e2e.conftest import aidevops
+from tests.e2e.conftest import aidevops, on_host
 
 pytestmark = pytest.mark.integration
 RESTIC = "set -a; . /etc/aidevops/backup/restic.env; set +a; "
 N8N_DIR = "/opt/aidevops/n8n"
-
-
-def on_host(host, command: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
-    r = subprocess.run(["docker", "exec", "-i", host.container, "bash", "-c", command], check=False, input=stdin,
-                       capture_output=True, text=True, timeout=300)
-    if check:
-        assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
-    return r
 
 
 def backup_now(host) -> str:

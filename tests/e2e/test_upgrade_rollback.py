@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import DOMAIN, aidevops
-from tests.e2e.test_validate_faults import on_host
+from tests.e2e.conftest import DOMAIN, aidevops, on_host
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +20,6 @@ N8N = f"n8n.{DOMAIN}"
 COMPOSE = "docker compose --project-directory /opt/aidevops/n8n"
 BROKEN, RETAGGED, ORIGINAL = "2.40.7-broken", "2.40.7-retag", "2.40.7"
 DATA_WORKFLOW = "e2eUpgradeData1"
-
-
-def slow_on_host(host, command: str) -> subprocess.CompletedProcess:
-    """on_host for an n8n CLI command: it starts a second n8n process, a minute or more on a loaded machine."""
-    r = subprocess.run(["docker", "exec", host.container, "bash", "-c", command], check=False,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"{command}: {r.stderr or r.stdout}"
-    return r
 
 
 def n8n_image(host) -> str:
@@ -87,7 +78,8 @@ def test_a_broken_upgrade_rolls_back_and_a_good_one_passes(stack, first_run):
     broken, retagged = tag_for(old, BROKEN), tag_for(old, RETAGGED)
     timings = {}
     # Data made before the upgrade: a workflow, imported as a user would from a file.
-    slow_on_host(host, f"{COMPOSE} exec -T n8n sh -c 'cat > /tmp/data.json && n8n import:workflow --input=/tmp/data.json'"
+    # An n8n CLI command starts a second n8n process: a minute or more on a loaded machine.
+    on_host(host, f"{COMPOSE} exec -T n8n sh -c 'cat > /tmp/data.json && n8n import:workflow --input=/tmp/data.json'"
                   f" <<'EOF'\n" + json.dumps([{
                       "id": DATA_WORKFLOW, "name": "e2e upgrade data", "active": False, "connections": {},
                       "settings": {}, "nodes": [{"id": "a1b2c3d4-0000-4000-8000-000000000001", "name": "Start",
