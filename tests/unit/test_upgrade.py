@@ -23,7 +23,7 @@ N8N_SETTINGS = """\
 # n8n settings (a comment that must survive)
 n8n_image_source: archive   # archives here
 n8n_version: "2.40.7"  # pinned
-n8n_backup_retention_days: 3
+n8n_backup_keep_daily: 3
 """
 
 # Writes the outcome the role's upgrade_outcome.yml would write, chosen by the test (fake_outcome).
