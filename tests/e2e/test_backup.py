@@ -1,13 +1,18 @@
 """Backups on the shared sandbox stack: `aidevops backup` takes a restic snapshot of n8n that holds what a
 restore needs (the dump, the row counts, the key the vault holds, the data folder, meta.json), the nightly timer
-is on, and retention keeps what the inventory's counts say with a repository that `restic check` finds clean."""
+is on, and retention keeps what the inventory's counts say with a repository that `restic check` finds clean,
+on the host and in the off-host copy on a second sandbox container reached over SFTP."""
 
 import json
 import re
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 
 from orchestrator import vault
+from orchestrator.sandbox import docker as d
+from orchestrator.sandbox.hosts import SYSTEMD_FLAGS
 from tests.e2e.conftest import aidevops, on_host
 
 pytestmark = pytest.mark.integration
@@ -69,28 +74,76 @@ def test_aidevops_backup_takes_a_snapshot_a_restore_can_use(stack, first_run):
     assert shown["run"]["command"] == "backup" and shown["run"]["status"] == "succeeded"
 
 
-def _n8n_phase(inv, keep_daily: int) -> None:
+def _n8n_phase(inv, keep_daily: int, offsite: str = "") -> None:
+    """The n8n phase again with these backup settings (an off-host repository when `offsite` is given)."""
     settings = inv / "group_vars/all/n8n.yml"
     text = re.sub(r"^n8n_backup_keep_daily: \d+$", f"n8n_backup_keep_daily: {keep_daily}", settings.read_text(),
                   flags=re.MULTILINE)
     settings.write_text(text)
+    backup_settings = inv / "group_vars/all/backup.yml"
+    if offsite:
+        backup_settings.write_text(f'---\nrestic_backup_offsite_repository: "{offsite}"\n')
+    else:
+        backup_settings.unlink(missing_ok=True)
     r = aidevops("run", "--inventory", str(inv), "--only", "n8n", "--plain", timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:]
 
 
-def test_retention_keeps_what_the_counts_say_and_the_repository_stays_clean(stack, first_run):
+@contextmanager
+def backup_server(host):
+    """A second sandbox container on the stack's network, as an SFTP backup server: a `backup` user owning
+    /srv/restic. Yields its address; removed afterwards."""
+    name = host.container + "-backup-server"
+    info = d.inspect("container", host.container)
+    network = next(iter(info["NetworkSettings"]["Networks"]))
+    d.docker("rm", "-f", name, check=False)
+    d.docker("run", "-d", "--name", name, "--hostname", "backup-server", "--network", network, *SYSTEMD_FLAGS,
+             info["Config"]["Image"])
+    try:
+        server = SimpleNamespace(container=name)  # what on_host needs
+        on_host(server, "for i in $(seq 100); do systemctl is-active -q ssh && exit 0; sleep 0.2; done; exit 1")
+        on_host(server, "useradd -m -s /bin/bash backup && install -d -o backup -m 0700 /srv/restic "
+                        "/home/backup/.ssh")
+        address = d.inspect("container", name)["NetworkSettings"]["Networks"][network]["IPAddress"]
+        yield server, address
+    finally:
+        d.docker("rm", "-f", name, check=False)
+
+
+OFFSITE = "set -a; . /etc/aidevops/backup/restic-offsite.env; set +a; restic -o sftp.args=\"$RESTIC_SFTP_ARGS\" "
+
+
+def test_retention_and_the_off_host_copy_keep_what_the_counts_say_and_stay_clean(stack, first_run):
     inv, _, host = stack
     assert first_run.returncode == 0, first_run.stdout[-3000:]
-    _n8n_phase(inv, 1)
-    try:
-        oldest = min(snapshots(host), key=lambda s: s["time"], default=None)
-        taken = [backup(inv)[1] for _ in range(3)]
-        kept = {s["short_id"] for s in snapshots(host)}
-        # All taken today: the newest is the one daily snapshot (and this week's and month's); restic (0.17 and
-        # later) also keeps the repository's oldest while the weekly and monthly counts are not reached yet.
-        assert kept == {oldest["short_id"] if oldest else taken[0], taken[-1]}, (kept, taken)
-        check = on_host(host, RESTIC + "check")
-        assert "no errors were found" in check.stdout, check.stdout + check.stderr
-    finally:
-        _n8n_phase(inv, 3)  # the sandbox inventory's own count, back
-    assert "--keep-daily '3'" in on_host(host, "cat /usr/local/sbin/aidevops-backup-n8n").stdout
+    with backup_server(host) as (server, address):
+        _n8n_phase(inv, 1, offsite=f"sftp:backup@{address}:/srv/restic")
+        try:
+            # The server does not accept the host's backup key yet: the backup fails, and says why.
+            r = aidevops("backup", "--inventory", str(inv), "--service", "n8n", timeout=900)
+            assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+            assert "sftp" in (r.stdout + r.stderr).lower(), r.stdout[-3000:] + r.stderr[-3000:]
+            public_key = on_host(host, "cat /etc/aidevops/backup/offsite_ed25519.pub").stdout.strip()
+            on_host(server, f"echo '{public_key}' > /home/backup/.ssh/authorized_keys && "
+                            "chown backup /home/backup/.ssh/authorized_keys && chmod 0600 /home/backup/.ssh/authorized_keys")
+
+            oldest = min(snapshots(host), key=lambda s: s["time"], default=None)
+            taken = [backup(inv)[1] for _ in range(3)]
+            kept = {s["short_id"] for s in snapshots(host)}
+            # All taken today: the newest is the one daily snapshot (and this week's and month's); restic (0.17
+            # and later) also keeps the repository's oldest while the weekly and monthly counts are not reached.
+            assert kept == {oldest["short_id"] if oldest else taken[0], taken[-1]}, (kept, taken)
+            check = on_host(host, RESTIC + "check")
+            assert "no errors were found" in check.stdout, check.stdout + check.stderr
+
+            # The off-host repository, on the other machine, holds the newest snapshot and is clean too.
+            copied = json.loads(on_host(host, OFFSITE + "snapshots --json --tag service:n8n").stdout)
+            assert any((c.get("original") or c["id"]).startswith(taken[-1]) for c in copied), (copied, taken)
+            assert len(copied) <= 2, copied  # the same counts apply there
+            check = on_host(host, OFFSITE + "check")
+            assert "no errors were found" in check.stdout, check.stdout + check.stderr
+            assert on_host(server, "find /srv/restic/snapshots -type f | wc -l").stdout.strip() == str(len(copied))
+        finally:
+            _n8n_phase(inv, 3)  # the sandbox inventory's own count, back, and no off-host copy
+    script = on_host(host, "cat /usr/local/sbin/aidevops-backup-n8n").stdout
+    assert "--keep-daily '3'" in script and "copy --from-repo" not in script
