@@ -91,8 +91,8 @@ def _n8n_phase(inv, keep_daily: int, offsite: str = "") -> None:
 
 @contextmanager
 def backup_server(host):
-    """A second sandbox container on the stack's network, as an SFTP backup server: a `backup` user owning
-    /srv/restic. Yields its address; removed afterwards."""
+    """A second sandbox container on the stack's network, as an SFTP backup server: an `offsite` user (Debian
+    has a system user `backup` already) owning /srv/restic. Yields it and its address; removed afterwards."""
     name = host.container + "-backup-server"
     info = d.inspect("container", host.container)
     network = next(iter(info["NetworkSettings"]["Networks"]))
@@ -102,8 +102,8 @@ def backup_server(host):
     try:
         server = SimpleNamespace(container=name)  # what on_host needs
         on_host(server, "for i in $(seq 100); do systemctl is-active -q ssh && exit 0; sleep 0.2; done; exit 1")
-        on_host(server, "useradd -m -s /bin/bash backup && install -d -o backup -m 0700 /srv/restic "
-                        "/home/backup/.ssh")
+        on_host(server, "useradd -m -s /bin/bash offsite && install -d -o offsite -m 0700 /srv/restic "
+                        "/home/offsite/.ssh")
         address = d.inspect("container", name)["NetworkSettings"]["Networks"][network]["IPAddress"]
         yield server, address
     finally:
@@ -117,15 +117,15 @@ def test_retention_and_the_off_host_copy_keep_what_the_counts_say_and_stay_clean
     inv, _, host = stack
     assert first_run.returncode == 0, first_run.stdout[-3000:]
     with backup_server(host) as (server, address):
-        _n8n_phase(inv, 1, offsite=f"sftp:backup@{address}:/srv/restic")
+        _n8n_phase(inv, 1, offsite=f"sftp:offsite@{address}:/srv/restic")
         try:
             # The server does not accept the host's backup key yet: the backup fails, and says why.
             r = aidevops("backup", "--inventory", str(inv), "--service", "n8n", timeout=900)
             assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
             assert "sftp" in (r.stdout + r.stderr).lower(), r.stdout[-3000:] + r.stderr[-3000:]
             public_key = on_host(host, "cat /etc/aidevops/backup/offsite_ed25519.pub").stdout.strip()
-            on_host(server, f"echo '{public_key}' > /home/backup/.ssh/authorized_keys && "
-                            "chown backup /home/backup/.ssh/authorized_keys && chmod 0600 /home/backup/.ssh/authorized_keys")
+            on_host(server, f"echo '{public_key}' > /home/offsite/.ssh/authorized_keys && "
+                            "chown offsite /home/offsite/.ssh/authorized_keys && chmod 0600 /home/offsite/.ssh/authorized_keys")
 
             oldest = min(snapshots(host), key=lambda s: s["time"], default=None)
             taken = [backup(inv)[1] for _ in range(3)]
