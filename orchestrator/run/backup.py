@@ -14,7 +14,7 @@ from orchestrator.outcome import CANCELLED, SUCCEEDED, PhaseResult
 from orchestrator.plan import Phase
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
-from orchestrator.run.bus import Priority, Topic
+from orchestrator.run.bus import Topic
 from orchestrator.run.phases import PhaseExecutor
 from orchestrator.run.pump import EventPump
 from orchestrator.run.recording import FailureCollector
@@ -96,9 +96,8 @@ def take_backups(request: DeploymentRequest, services: list[str], *, note=lambda
         snapshots = _snapshots(results_dir)
         code = {SUCCEEDED: errors.EXIT_OK, CANCELLED: errors.EXIT_CANCELLED}.get(result.status, errors.EXIT_FAILED)
         if code == errors.EXIT_FAILED:
-            session.bus.publish(PHASE, Topic.ALERT, "backup_failed", {
-                "message": session.redactor.text(f"backup of {', '.join(services)} failed: {result.reason}"),
-                "severity": "high", "services": services, "run_id": session.run_id}, priority=Priority.HIGH)
+            session.alert(PHASE, "backup_failed", f"backup of {', '.join(services)} failed: {result.reason}", "high",
+                          services=services, run_id=session.run_id)
         executor.finished(result)
         duration = session.finish(result.status, code)
     return BackupOutcome(session.run_id, result.status, code, result.reason, snapshots, duration)

@@ -22,7 +22,6 @@ from orchestrator.outcome import CANCELLED, DEGRADED, DONE, FAILED, KEPT, NOT_SE
 from orchestrator.plan import Plan
 from orchestrator.redact import Redactor
 from orchestrator.run.artifacts import job_events
-from orchestrator.run.bus import Priority, Topic
 from orchestrator.run.deployment import Deployment
 from orchestrator.store import RunStore
 from orchestrator.store.queries import RunRecord
@@ -197,10 +196,8 @@ class DriftCheck(Deployment):
             hosts = sorted({d.host for d in self.drift})
             message = (f"drift on {', '.join(hosts)}: {len(self.drift)} task(s) would change "
                        f"({', '.join(sorted({d.phase for d in self.drift}))}) since the last run")
-            self.bus.publish("orchestrator", Topic.ALERT, "drift_found",
-                             {"message": self.session.redactor.text(message), "severity": "warning",
-                              "hosts": hosts, "tasks": len(self.drift), "run_id": self.run_id},
-                             priority=Priority.HIGH)
+            self.session.alert("orchestrator", "drift_found", message, "warning", hosts=hosts,
+                               tasks=len(self.drift), run_id=self.run_id)
         if self.problems:  # drift seen elsewhere is reported, but the check as a whole is not done
             return FAILED, EXIT_CHECK_INCOMPLETE
         return (DRIFTED, EXIT_FAILED) if self.drift else (SUCCEEDED, EXIT_OK)

@@ -22,7 +22,7 @@ from orchestrator.outcome import FAILED, SUCCEEDED, PhaseResult
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
 from orchestrator.run.artifacts import scrub
-from orchestrator.run.bus import Priority, Topic
+from orchestrator.run.bus import Topic
 from orchestrator.run.pump import EventPump
 from orchestrator.run.session import RunSession
 from orchestrator.store import now
@@ -193,9 +193,7 @@ class Upgrade:
             max((h.rollback_seconds or 0) for h in rolled), None, str(run.artifact_dir)))
         message = (f"upgrade of {self.service} to {self.version} failed the health gate on "
                    f"{', '.join(h.host for h in rolled)}: " + ("rollback FAILED" if failed else "rolled back"))
-        s.bus.publish("orchestrator", Topic.ALERT, "upgrade_rolled_back", {
-            "message": s.redactor.text(message), "severity": "high",
-            "service": self.service, "version": self.version, "rollback_succeeded": not failed,
-            "hosts": {h.host: {"outcome": h.outcome, "previous_image": h.previous_image,
-                               "rollback_seconds": h.rollback_seconds} for h in rolled},
-        }, priority=Priority.HIGH)
+        s.alert("orchestrator", "upgrade_rolled_back", message, "high",
+                service=self.service, version=self.version, rollback_succeeded=not failed,
+                hosts={h.host: {"outcome": h.outcome, "previous_image": h.previous_image,
+                                "rollback_seconds": h.rollback_seconds} for h in rolled})
