@@ -87,23 +87,20 @@ class Notifier:
                if s in ("failed", "degraded", "cancelled", "interrupted")]
         done = [f"{p} {s.replace('_', ' ')}" for p, (s, _) in self._phases.items() if s != "not_selected"]
         what = "; ".join(bad) or ", ".join(done) or str(content.get("message") or f"run {status}")
-        body = "\n".join([
-            f"Inventory: {self.inventory.name} ({self.inventory})",
-            f"Run: {self.run_id} (aidevops {self.command}), {status}, exit {code}, after {_duration(duration)}",
-            f"What happened: {self._cut(what)}",
-            self._look(),
-        ])
-        return title, body
+        return title, self._body(f"{status}, exit {code}, after {_duration(duration)}", what)
 
     def _alert(self, kind: str, sender: str, severity: str, message: str) -> tuple[str, str]:
         title = f"{self._head()}: {kind.replace('_', ' ')} on {self.inventory.name}"
-        body = "\n".join([
+        return title, self._body(f"alert {kind} from {sender}, severity {severity}", message)
+
+    def _body(self, run_state: str, what: str) -> str:
+        """Every message's body: the inventory, the run and its state, what happened, where to look."""
+        return "\n".join([
             f"Inventory: {self.inventory.name} ({self.inventory})",
-            f"Run: {self.run_id} (aidevops {self.command}), alert {kind} from {sender}, severity {severity}",
-            f"What happened: {self._cut(message)}",
+            f"Run: {self.run_id} (aidevops {self.command}), {run_state}",
+            f"What happened: {self._cut(what)}",
             self._look(),
         ])
-        return title, body
 
     @staticmethod
     def _cut(text: str) -> str:
