@@ -41,9 +41,10 @@ step "Molecule scenarios in the background: $SCENARIOS (log: $LOGS/molecule.log)
 molecule_pid=$!
 
 step "integration tests"
-$BIN/pytest -q tests/integration; integration=$?
+# --durations: the slowest tests in the log, to see where CI's time goes.
+$BIN/pytest -q --durations=10 tests/integration; integration=$?
 step "end-to-end tests"
-$BIN/pytest -q tests/e2e; e2e=$?
+$BIN/pytest -q --durations=15 tests/e2e; e2e=$?
 
 step "waiting for Molecule"
 wait $molecule_pid; molecule=$?
