@@ -13,6 +13,12 @@ from tests.conftest import ROOT
 PREFIX = os.environ.get("AIDEVOPS_IT_PREFIX", "aidevops-it")  # another prefix keeps a second session apart
 
 
+def pytest_collection_modifyitems(items):
+    """The security-levels module leaves the session's host at `strict`: it runs after every other module."""
+    last = [i for i in items if i.module.__name__.endswith("test_security_levels")]
+    items[:] = [i for i in items if i not in last] + last
+
+
 @pytest.fixture(scope="session")
 def sandbox_inventory(tmp_path_factory):
     """inventories/sandbox's request and role settings, with hosts.yml for a new host of our own."""
