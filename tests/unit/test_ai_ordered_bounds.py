@@ -42,8 +42,8 @@ def test_lowering_below_the_role_default_needs_a_confirmation(tmp_path):
         assert checked.applied == _answer(level) and not checked.dropped
     no = b.check(_answer("baseline"), confirm=None)
     assert no.valid and no.applied == {}
-    assert no.dropped == [f"base_server.{LEVEL}: critical, lowers it from hardened to baseline, not confirmed "
-                          "(use --yes to allow)"]
+    assert no.dropped == [(f"base_server.{LEVEL}: critical, lowers it from hardened to baseline, not confirmed "
+                          "(use --yes to allow)")]
     asked = []
     yes = b.check(_answer("baseline"), confirm=lambda *a: asked.append(a) or True)
     assert yes.applied == _answer("baseline") and asked == [("base_server", LEVEL, "baseline")]
@@ -134,5 +134,5 @@ def test_a_models_level_goes_through_the_tactical_decision(roles_with_level, inv
     else:
         assert d.data["variables"] == {}
         assert row["validation"]["dropped"] == [
-            f"base_server.{LEVEL}: critical, lowers it from {inventory_level or 'hardened'} to {answer}, "
-            "not confirmed (use --yes to allow)"]
+            (f"base_server.{LEVEL}: critical, lowers it from {inventory_level or 'hardened'} to {answer}, "
+            "not confirmed (use --yes to allow)")]
