@@ -28,6 +28,7 @@ from orchestrator.validation.targets import health_auth, suite_config
 SUITES_DIR = Path(__file__).parent / "suites"
 # A phase that ran, even if it failed, is checked: the findings say what works and what does not.
 RAN = ("succeeded", "degraded", "failed", "not_selected", "kept")
+HARDENING_SUITE = "test_hardening.py"
 SUITE_TIMEOUT = 1800  # seconds; Lynis alone takes a few minutes on a slow host
 
 
@@ -58,6 +59,9 @@ def run(ctx: PhaseContext) -> AgentResult:
     suites, services, left_out = planned_suites(ctx)
     settings = ctx.request.validation
     files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
+    # base_server's hardening controls have a suite of their own (one test per control, skipped with why).
+    if "base_server" in suites and (SUITES_DIR / HARDENING_SUITE).exists():
+        files.append(str(SUITES_DIR / HARDENING_SUITE))
     # A dry run (--check) changes nothing on the host, and the Lynis audit would install a package.
     audit = settings.audit and not ctx.check
     if audit and suites:
