@@ -31,7 +31,16 @@ def runs_list(inventory, limit):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def runs_show(run_id, inventory, as_json):
     """Show one run (default: the latest): phases, hosts, failed tasks, timings."""
-    from orchestrator.cli.render import ai_metrics, print_accesses, print_ai_metrics, print_drift, print_run
+    from orchestrator.cli.render import (
+        ai_metrics,
+        print_accesses,
+        print_ai_metrics,
+        print_drift,
+        print_run,
+        print_security_audit,
+    )
+    from orchestrator.redact import Redactor
+    from orchestrator.report.build import security_audit
 
     store = open_store(inventory)
     record = store.run(run_id or store.latest_run_id() or "")
@@ -48,6 +57,7 @@ def runs_show(run_id, inventory, as_json):
                               indent=2, default=str))
     else:
         print_run(record, phases, stats, failures, findings, resumed_by)
+        print_security_audit(security_audit(metrics, findings, Redactor([])))  # stored redacted already
         print_ai_metrics(ai)
         print_accesses(accesses)
         if drift is not None:
