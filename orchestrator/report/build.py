@@ -35,6 +35,7 @@ PERFORMANCE = {"http.response_ms": "HTTP response time", "host.mem_available_mb"
 CERT_METRIC = "tls.cert_days_left"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 # The validator's hardening suite: one test per base_server control (test_hardening_control[<control>]).
+LEVEL_METRIC = "base_server.security_level"
 HARDENING_CHECK = re.compile(r"^hardening\.[\w]+\[(?P<control>[^\],]+)")
 
 
@@ -130,13 +131,18 @@ def security_audit(metrics: list[dict[str, Any]], findings: list[dict[str, Any]]
         if m["name"] == "lynis.hardening_index":
             h, detail, row = host(m["target"]), _detail(m), _metric_row(m, SECURITY, redactor)
             h["lynis"] = {"value": row["value"], "threshold": row["threshold"], "passed": m["passed"]}
-            h["level"] = detail.get("security_level")
+            h["level"] = detail.get("security_level") or h["level"]
             h["warnings"] = [{"test": text(w.get("test")), "text": text(w.get("text"))}
                              for w in detail.get("warnings") or [] if isinstance(w, dict)]
             h["suggestions"] = [{"test": text(s.get("test")), "text": text(s.get("text")),
                                  "reason": LEFT_REASONS.get(s.get("reason"), UNEXPLAINED), "why": text(s.get("why"))}
                                 for s in detail.get("suggestions") or [] if isinstance(s, dict)]
             for control, why in (detail.get("controls_skipped") or {}).items():
+                h["skipped"].setdefault(control, text(why))
+        elif m["name"] == LEVEL_METRIC:  # the base_server suite's, recorded with the audits off too
+            h = host(m["target"])
+            h["level"] = h["level"] or m["text_value"]
+            for control, why in _detail(m).items():
                 h["skipped"].setdefault(control, text(why))
         elif m["name"] in ("ssh_audit.fail", "ssh_audit.warn"):
             row = _metric_row(m, SECURITY, redactor)
@@ -271,7 +277,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     security = [_metric_row(m, SECURITY, redactor) for m in metrics if m["name"] in SECURITY]
     performance = [_metric_row(m, PERFORMANCE, redactor) for m in metrics if m["name"] in PERFORMANCE]
     other = [_metric_row(m, {}, redactor) for m in metrics
-             if m["name"] not in SECURITY and m["name"] not in PERFORMANCE and m["name"] != CERT_METRIC]
+             if m["name"] not in SECURITY and m["name"] not in PERFORMANCE and m["name"] not in (CERT_METRIC, LEVEL_METRIC)]
 
     logins, logins_full = _logins(request, services, creds, settings, reveal)
     vault_files = sorted({s.source for s in creds.secrets})

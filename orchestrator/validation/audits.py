@@ -104,6 +104,19 @@ def lynis_detail(report: LynisReport, table: dict[str, dict[str, str]], manifest
     }
 
 
+def read_base_server_manifest(host) -> dict:
+    """The base_server role's manifest (BASE_SERVER_MANIFEST) on a testinfra host; {} when the role never
+    wrote one or it is not JSON."""
+    fact = host.file(BASE_SERVER_MANIFEST)
+    if not fact.exists:
+        return {}
+    try:
+        data = json.loads(fact.content_string)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 # -- ssh-audit -----------------------------------------------------------------------------------
 
 @dataclass

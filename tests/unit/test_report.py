@@ -354,7 +354,31 @@ def test_the_security_audit_section_gives_the_level_lynis_suggestions_left_and_s
     assert "core_dumps" not in section  # applied and passed: not a control left out
     # web1's older-style figure (no detail): its index, and that the level is not known.
     assert "### web1" in section and "not recorded (the base_server role wrote no manifest)" in section
+    # The base_server suite records the level with the audits off too (no Lynis figure for web3).
+    store.record_metric(run_id, "validator", "base_server.security_level", "web3", None, text_value="strict",
+                        detail=json.dumps({"tmp_noexec": "n8n's image runs binaries from /tmp"}))
+    section = render(store, inv, run_id).markdown.read_text().split("## Security audit")[1].split("\n## ")[0]
+    web3 = section.split("### web3")[1]
+    assert "- Security level: strict" in web3 and "Lynis" not in web3
+    assert "| tmp_noexec | n8n's image runs binaries from /tmp |" in web3
     assert "- ssh-audit of web1: 0 fail (at most 0), 3 warn (at most 5)" in section
     html_section = html.split('id="security-audit"')[1].split("</section>")[0]
     for text in ("hardened", "88", "BOOT-5122", "operator&#39;s choice", "proc_hidepid", "a container cannot remount"):
         assert text in html_section, text
+
+
+def test_runs_show_lists_the_security_audit(store, inv):
+    from orchestrator.validation import audits
+
+    run_id = fill(store, inv)
+    report = audits.parse_lynis_report((Path(__file__).parent / "data/lynis-report.dat").read_text())
+    detail = audits.lynis_detail(report, {"BOOT-5122": {"reason": "operator", "why": "The provider's console."}},
+                                 {"security_level": "strict"})
+    store.record_metric(run_id, "validator", "lynis.hardening_index", "web2", 88, "", threshold=85, passed=True,
+                        detail=json.dumps(detail))
+    r = cli("runs", "show", run_id, "--inventory", str(inv), env={"COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    shown = r.stdout.split("Security audit")[1]
+    assert "web2: level strict, Lynis 88 (threshold 85), 2 warning(s), 3 suggestion(s) left" in shown
+    assert "BOOT-5122  operator's choice" in shown and "The provider's console." in shown
+    assert "KRNL-5820  unexplained" in shown and "warning NETW-2705: Couldn't find 2 responsive nameservers" in shown

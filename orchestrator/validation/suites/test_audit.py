@@ -26,23 +26,11 @@ def test_lynis_hardening_index(host, settings, metric):
     floor = settings["lynis_min_index"]
     ok = report.hardening_index >= floor
     # Every suggestion left is stored with why (lynis_left.yml), `unexplained` when the table has none.
-    detail = audits.lynis_detail(report, audits.load_lynis_left(), _manifest(host))
+    detail = audits.lynis_detail(report, audits.load_lynis_left(), audits.read_base_server_manifest(host))
     metric("lynis.hardening_index", host.backend.host, report.hardening_index, threshold=floor, passed=ok,
            detail=json.dumps(detail))
     assert ok, f"Lynis hardening index {report.hardening_index}, below {floor} " \
                f"({len(report.warnings)} warning(s), {len(report.suggestions)} suggestion(s))"
-
-
-def _manifest(host) -> dict:
-    """The base_server role's manifest of its security level and controls ({} when the role never wrote one)."""
-    fact = host.file(audits.BASE_SERVER_MANIFEST)
-    if not fact.exists:
-        return {}
-    try:
-        data = json.loads(fact.content_string)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 @pytest.mark.severity("medium")
