@@ -359,7 +359,7 @@ def print_security_audit(audit: dict[str, Any]) -> None:
         for w in h["warnings"]:
             console.print(f"    warning {w['test']}: {w['text']}", markup=False)
         for s in h["suggestions"]:
-            console.print(f"    {s['test']:<10} {s['reason']:<29} {s['text']}", markup=False)
+            console.print(f"    {s['test']:<10} {s['left_because']:<29} {s['text']}", markup=False)
             if s["why"]:
                 console.print(f"               {s['why']}", style="dim", markup=False)
         for control, why in sorted(h["skipped"].items()):

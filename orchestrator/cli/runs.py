@@ -50,14 +50,16 @@ def runs_show(run_id, inventory, as_json):
     resumed_by = store.resumed_by(record.id)  # `run --resume` chain: resumed_from is on the record
     drift = _drift(store, record)
     accesses = store.credential_accesses(record.id)
+    audit = security_audit(metrics, findings, Redactor([]))  # the store holds it redacted already
     if as_json:
         click.echo(json.dumps({"run": {**record.__dict__, "resumed_by": resumed_by}, "phases": phases,
                                "host_stats": stats, "failures": failures, "findings": findings, "metrics": metrics,
-                               "ai": ai, "credential_access": accesses, **({"drift": [d.as_dict() for d in drift]} if drift is not None else {})},
+                               "ai": ai, "credential_access": accesses, "security_audit": audit,
+                               **({"drift": [d.as_dict() for d in drift]} if drift is not None else {})},
                               indent=2, default=str))
     else:
         print_run(record, phases, stats, failures, findings, resumed_by)
-        print_security_audit(security_audit(metrics, findings, Redactor([])))  # stored redacted already
+        print_security_audit(audit)
         print_ai_metrics(ai)
         print_accesses(accesses)
         if drift is not None:

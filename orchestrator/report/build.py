@@ -135,7 +135,9 @@ def security_audit(metrics: list[dict[str, Any]], findings: list[dict[str, Any]]
             h["warnings"] = [{"test": text(w.get("test")), "text": text(w.get("text"))}
                              for w in detail.get("warnings") or [] if isinstance(w, dict)]
             h["suggestions"] = [{"test": text(s.get("test")), "text": text(s.get("text")),
-                                 "reason": LEFT_REASONS.get(s.get("reason"), UNEXPLAINED), "why": text(s.get("why"))}
+                                 "reason": s.get("reason") if s.get("reason") in LEFT_REASONS else UNEXPLAINED,
+                                 "left_because": LEFT_REASONS.get(s.get("reason"), UNEXPLAINED),
+                                 "why": text(s.get("why"))}
                                 for s in detail.get("suggestions") or [] if isinstance(s, dict)]
             for control, why in (detail.get("controls_skipped") or {}).items():
                 h["skipped"].setdefault(control, text(why))

@@ -382,3 +382,9 @@ def test_runs_show_lists_the_security_audit(store, inv):
     assert "web2: level strict, Lynis 88 (threshold 85), 2 warning(s), 3 suggestion(s) left" in shown
     assert "BOOT-5122  operator's choice" in shown and "The provider's console." in shown
     assert "KRNL-5820  unexplained" in shown and "warning NETW-2705: Couldn't find 2 responsive nameservers" in shown
+    as_json = cli("runs", "show", run_id, "--inventory", str(inv), "--json")
+    audit = json.loads(as_json.stdout)["security_audit"]
+    web2 = next(h for h in audit["hosts"] if h["host"] == "web2")
+    assert web2["level"] == "strict" and web2["lynis"]["value"] == 88
+    assert [(s["test"], s["reason"]) for s in web2["suggestions"]] == [
+        ("BOOT-5122", "operator"), ("KRNL-5820", "unexplained"), ("AUTH-9230", "unexplained")]
