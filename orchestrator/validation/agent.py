@@ -55,17 +55,23 @@ def planned_suites(ctx: PhaseContext) -> tuple[list[str], list[str], dict[str, s
     return run, deployed, left_out
 
 
+def suite_files(suites: list[str], audit: bool) -> list[str]:
+    """The suite files to run: each agent's, base_server's hardening controls (a suite of their own: one test
+    per control, skipped with why) beside base_server's, and the security audits when asked for."""
+    files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
+    if "base_server" in suites and (SUITES_DIR / HARDENING_SUITE).exists():
+        files.append(str(SUITES_DIR / HARDENING_SUITE))
+    if audit and suites:
+        files.append(str(SUITES_DIR / "test_audit.py"))
+    return files
+
+
 def run(ctx: PhaseContext) -> AgentResult:
     suites, services, left_out = planned_suites(ctx)
     settings = ctx.request.validation
-    files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
-    # base_server's hardening controls have a suite of their own (one test per control, skipped with why).
-    if "base_server" in suites and (SUITES_DIR / HARDENING_SUITE).exists():
-        files.append(str(SUITES_DIR / HARDENING_SUITE))
     # A dry run (--check) changes nothing on the host, and the Lynis audit would install a package.
     audit = settings.audit and not ctx.check
-    if audit and suites:
-        files.append(str(SUITES_DIR / "test_audit.py"))
+    files = suite_files(suites, audit)
     outcome = Outcome()
     for agent_id, why in left_out.items():
         outcome.findings.append(Finding(f"{agent_id}.suite", None, "skipped", "info",
