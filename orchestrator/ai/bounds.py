@@ -96,6 +96,8 @@ class VarSpec:
         if self.critical:
             return "critical"
         if self.lowers(value):
+            if self.in_force not in self.order:
+                return f"critical, the value in force ({self.in_force}) cannot be compared with {value}"
             return f"critical, lowers it from {self.in_force} to {value}"
         return None
 
@@ -154,7 +156,8 @@ def _read(path: Path) -> dict:
 
 def inventory_values(inventory: Path | None, names: set[str]) -> dict[str, list[Any]]:
     """Each of NAMES' values set in the inventory's plain vars files (group_vars, host_vars); vault-encrypted
-    files are not opened (no ordered variable is a secret) and Jinja expressions are not resolved."""
+    files are not opened (no ordered variable is a secret) and Jinja expressions are not resolved (a value
+    that is not one of the order's words cannot be compared: it counts as the strongest)."""
     found: dict[str, list[Any]] = {}
     if inventory is None or not names:
         return found
@@ -165,18 +168,17 @@ def inventory_values(inventory: Path | None, names: set[str]) -> dict[str, list[
             continue
         if isinstance(data, dict):
             for name in names & set(data):
-                value = data[name]
-                if not (isinstance(value, str) and "{{" in value):
-                    found.setdefault(name, []).append(value)
+                found.setdefault(name, []).append(data[name])
     return found
 
 
 def _value_in_force(order: tuple, set_values: list[Any], default: Any) -> Any:
-    """The strongest value the inventory sets (a lower answer would lower some host), else the role default."""
-    known = [v for v in set_values if v in order]
-    if known:
-        return max(known, key=order.index)
-    return "unknown" if set_values else default
+    """The strongest value the inventory sets (a lower answer would lower some host), else the role default;
+    a value outside the order (a Jinja expression, a typo) is returned as is: nothing compares below it."""
+    unknown = [v for v in set_values if v not in order]
+    if unknown:
+        return unknown[0]
+    return max(set_values, key=order.index) if set_values else default
 
 
 def role_variables(role: str, roles_dir: Path | None = None, inventory: Path | None = None) -> dict[str, VarSpec]:

@@ -63,10 +63,12 @@ def test_the_inventorys_value_is_the_one_in_force(tmp_path):
     # A value the order does not know (a Jinja expression is not resolved here): nothing is assumed safe.
     write(inv / "group_vars/all/base_server.yml", f"{LEVEL}: \"{{{{ level_of_the_site }}}}\"\n")
     (inv / "host_vars/vps-2.yml").unlink()
-    assert role_variables("base_server", roles, inv)[LEVEL].in_force == "hardened"  # Jinja: the default
-    write(inv / "group_vars/all/base_server.yml", f"{LEVEL}: paranoid\n")
     unknown = Bounds(["base_server"], roles, inventory=inv)
-    assert unknown.check(_answer("hardened")).dropped and unknown.check(_answer("strict")).applied
+    assert unknown.vars["base_server"][LEVEL].in_force == "{{ level_of_the_site }}"
+    assert unknown.check(_answer("hardened")).dropped == [
+        (f"base_server.{LEVEL}: critical, the value in force ({{{{ level_of_the_site }}}}) cannot be compared with "
+        "hardened, not confirmed (use --yes to allow)")]
+    assert unknown.check(_answer("strict")).applied == _answer("strict")  # nothing is above the strongest
 
 
 def test_the_schema_tells_the_model_the_order_and_the_value_in_force(tmp_path):
