@@ -9,6 +9,10 @@ unknown key there would break Ansible's own check), so they live beside the crit
     bounds:
       nginx_proxy_read_timeout: {min: 5, max: 3600}
       nginx_proxy_client_max_body_size: {pattern: '^[0-9]+[kKmMgG]?$'}
+      base_server_security_level: {order: [baseline, hardened, strict]}   # weakest first
+
+A variable with an `order` is critical only downwards: a value below the one in force (the inventory's, else
+the role default) needs the operator's confirmation; keeping or raising it does not.
 
 The check runs in code on whatever came back, whichever provider answered: the schema given to the model
 is a hint, never the guard.
@@ -25,6 +29,9 @@ from typing import Any
 import yaml
 
 from orchestrator import project
+from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import load_yaml
+from orchestrator.request.preflight import vars_files
 
 _JSON_TYPES = {"str": "string", "path": "string", "int": "integer", "float": "number", "bool": "boolean",
                "list": "array", "dict": "object"}
@@ -46,6 +53,8 @@ class VarSpec:
     pattern: str | None = None
     critical: bool = False
     description: str = ""
+    order: tuple | None = None  # weakest first: a value below `in_force` is critical
+    in_force: Any = None  # the inventory's value, else the role default (ordered variables only)
 
     def schema(self) -> dict[str, Any] | None:
         """The variable's JSON Schema as the providers' strict modes accept it: nullable (null keeps the value
@@ -67,9 +76,30 @@ class VarSpec:
             notes.append(f"Must match {self.pattern}.")
         if self.critical:
             notes.append("CRITICAL: applied only after the operator confirms.")
+        elif self.order and self.in_force in self.order:
+            notes.append(f"Order, weakest first: {', '.join(map(str, self.order))}. In force: {self.in_force}; "
+                         "a lower value is CRITICAL (applied only after the operator confirms).")
         notes.append("null keeps the current value.")
         s["description"] = " ".join(notes)
         return s
+
+    def lowers(self, value: Any) -> bool:
+        """Whether `value` is below the value in force in the declared order (an unknown value in force
+        counts as the strongest: nothing is assumed safe)."""
+        if not self.order or value not in self.order:
+            return False
+        ceiling = self.order.index(self.in_force) if self.in_force in self.order else len(self.order) - 1
+        return self.order.index(value) < ceiling
+
+    def critical_for(self, value: Any) -> str | None:
+        """Why setting `value` needs the operator's confirmation, or None."""
+        if self.critical:
+            return "critical"
+        if self.lowers(value):
+            if self.in_force not in self.order:
+                return f"critical, the value in force ({self.in_force}) cannot be compared with {value}"
+            return f"critical, lowers it from {self.in_force} to {value}"
+        return None
 
     def check(self, value: Any) -> str | None:
         """Why `value` is not allowed, or None."""
@@ -124,19 +154,52 @@ def _read(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def role_variables(role: str, roles_dir: Path | None = None) -> dict[str, VarSpec]:
-    """The variables of one role an AI decision could set; `raw` ones are left out (no type to check)."""
-    base = (roles_dir or project.roles_dir()) / role / "meta"
+def inventory_values(inventory: Path | None, names: set[str]) -> dict[str, list[Any]]:
+    """Each of NAMES' values set in the inventory's plain vars files (group_vars, host_vars); vault-encrypted
+    files are not opened (no ordered variable is a secret) and Jinja expressions are not resolved (a value
+    that is not one of the order's words cannot be compared: it counts as the strongest)."""
+    found: dict[str, list[Any]] = {}
+    if inventory is None or not names:
+        return found
+    for path in vars_files(inventory):
+        try:
+            data = load_yaml(path)
+        except (BadInput, OSError):  # unreadable or not YAML: the preflight says so, not this
+            continue
+        if isinstance(data, dict):
+            for name in names & set(data):
+                found.setdefault(name, []).append(data[name])
+    return found
+
+
+def _value_in_force(order: tuple, set_values: list[Any], default: Any) -> Any:
+    """The strongest value the inventory sets (a lower answer would lower some host), else the role default;
+    a value outside the order (a Jinja expression, a typo) is returned as is: nothing compares below it."""
+    unknown = [v for v in set_values if v not in order]
+    if unknown:
+        return unknown[0]
+    return max(set_values, key=order.index) if set_values else default
+
+
+def role_variables(role: str, roles_dir: Path | None = None, inventory: Path | None = None) -> dict[str, VarSpec]:
+    """The variables of one role an AI decision could set; `raw` ones are left out (no type to check).
+    INVENTORY gives the values in force of the ordered variables (else the role defaults are)."""
+    root = roles_dir or project.roles_dir()
+    base = root / role / "meta"
     specs = _read(base / "argument_specs.yml").get("argument_specs", {}).get("main", {}).get("options") or {}
     extra = _read(base / "aidevops.yml")
     critical = set(extra.get("critical_variables") or [])
     ranges = extra.get("bounds") or {}
+    ordered = {n for n, r in ranges.items() if isinstance(r, dict) and r.get("order")}
+    defaults = _read(root / role / "defaults/main.yml") if ordered else {}
+    set_values = inventory_values(inventory, ordered)
     out: dict[str, VarSpec] = {}
     for name, spec in specs.items():
         kind = (spec or {}).get("type", "str")
         if kind not in _JSON_TYPES:
             continue
         r = ranges.get(name) or {}
+        order = tuple(r["order"]) if r.get("order") else None
         desc = spec.get("description") or ""
         out[name] = VarSpec(
             role=role, name=name, type=kind, elements=spec.get("elements"),
@@ -144,6 +207,8 @@ def role_variables(role: str, roles_dir: Path | None = None) -> dict[str, VarSpe
             minimum=r.get("min"), maximum=r.get("max"), pattern=r.get("pattern"),
             critical=name in critical or kind == "path" or role_critical_by_name(name),
             description=" ".join(desc) if isinstance(desc, list) else str(desc),
+            order=order,
+            in_force=_value_in_force(order, set_values.get(name, []), defaults.get(name)) if order else None,
         )
     return out
 
@@ -176,9 +241,9 @@ Confirm = Callable[[str, str, Any], bool]  # (phase, variable, value) -> confirm
 class Bounds:
     """The variables each planned phase's role declares."""
 
-    def __init__(self, phases: list[str], roles_dir: Path | None = None):
+    def __init__(self, phases: list[str], roles_dir: Path | None = None, inventory: Path | None = None):
         root = roles_dir or project.roles_dir()
-        self.vars = {p: role_variables(p, root) for p in phases if (root / p / "meta").is_dir()}
+        self.vars = {p: role_variables(p, root, inventory) for p in phases if (root / p / "meta").is_dir()}
 
     def phase_schema(self, phase: str, include_critical: bool = False) -> dict[str, Any]:
         """{variable: value} for one phase's role. Every property is required and nullable, as OpenAI's strict
@@ -223,8 +288,9 @@ class Bounds:
                 if why:
                     out.rejected.append(f"{phase}.{name}: {why}")
                     continue
-                if spec.critical and not (confirm and confirm(phase, name, value)):
-                    out.dropped.append(f"{phase}.{name}: critical, not confirmed ({unconfirmed})")
+                critical = spec.critical_for(value)
+                if critical and not (confirm and confirm(phase, name, value)):
+                    out.dropped.append(f"{phase}.{name}: {critical}, not confirmed ({unconfirmed})")
                     continue
                 out.applied.setdefault(phase, {})[name] = value
         return out

@@ -48,7 +48,8 @@ def system_state(request: DeploymentRequest, plan: Plan, statuses: dict[str, str
 def make_maker(settings: AISettings, request: DeploymentRequest, plan: Plan, *, store: RunStore, run_id: str,
                redactor: Redactor, confirm: Confirm | None, log=None) -> DecisionMaker:
     return DecisionMaker(settings, store=store, run_id=run_id, inventory=str(request.inventory), redactor=redactor,
-                         cache_dir=StateDir(request.inventory).ai_cache, bounds=Bounds([p.id for p in plan.phases]), confirm=confirm, log=log)
+                         cache_dir=StateDir(request.inventory).ai_cache, bounds=Bounds([p.id for p in plan.phases], inventory=request.inventory),
+                         confirm=confirm, log=log)
 
 
 def decide_plan(maker: DecisionMaker, request: DeploymentRequest, plan: Plan, fixed: bool) -> PlanDecisions:

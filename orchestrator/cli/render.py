@@ -343,3 +343,27 @@ def print_accesses(accesses: list[dict[str, Any]]) -> None:
                       f"{names}", markup=False)
         for f in a["files"]:
             console.print(f"      wrote {f}", style="dim", markup=False)
+
+
+def print_security_audit(audit: dict[str, Any]) -> None:
+    """The run's security audit (report.build.security_audit): per host the level, Lynis's index, warnings,
+    each suggestion left with why, the hardening controls skipped; ssh-audit per SSH port."""
+    if not audit["hosts"] and not audit["ssh_audit"]:
+        return
+    console.print("[bold]Security audit[/]")
+    for h in audit["hosts"]:
+        lynis = h["lynis"] or {}
+        index = f"Lynis {lynis.get('value', '-')} (threshold {lynis.get('threshold', '-')})" if lynis else "no Lynis"
+        console.print(f"  {h['host']}: level {h['level'] or 'not recorded'}, {index}, {len(h['warnings'])} "
+                      f"warning(s), {len(h['suggestions'])} suggestion(s) left", markup=False)
+        for w in h["warnings"]:
+            console.print(f"    warning {w['test']}: {w['text']}", markup=False)
+        for s in h["suggestions"]:
+            console.print(f"    {s['test']:<10} {s['left_because']:<29} {s['text']}", markup=False)
+            if s["why"]:
+                console.print(f"               {s['why']}", style="dim", markup=False)
+        for control, why in sorted(h["skipped"].items()):
+            console.print(f"    control {control} skipped: {why}", markup=False)
+    for a in audit["ssh_audit"]:
+        counts = ", ".join(f"{a[k]['value']} {k} (at most {a[k]['threshold']})" for k in ("fail", "warn") if k in a)
+        console.print(f"  ssh-audit {a['target']}: {counts}", markup=False)

@@ -31,7 +31,16 @@ def runs_list(inventory, limit):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def runs_show(run_id, inventory, as_json):
     """Show one run (default: the latest): phases, hosts, failed tasks, timings."""
-    from orchestrator.cli.render import ai_metrics, print_accesses, print_ai_metrics, print_drift, print_run
+    from orchestrator.cli.render import (
+        ai_metrics,
+        print_accesses,
+        print_ai_metrics,
+        print_drift,
+        print_run,
+        print_security_audit,
+    )
+    from orchestrator.redact import Redactor
+    from orchestrator.report.build import security_audit
 
     store = open_store(inventory)
     record = store.run(run_id or store.latest_run_id() or "")
@@ -41,13 +50,16 @@ def runs_show(run_id, inventory, as_json):
     resumed_by = store.resumed_by(record.id)  # `run --resume` chain: resumed_from is on the record
     drift = _drift(store, record)
     accesses = store.credential_accesses(record.id)
+    audit = security_audit(metrics, findings, Redactor([]))  # the store holds it redacted already
     if as_json:
         click.echo(json.dumps({"run": {**record.__dict__, "resumed_by": resumed_by}, "phases": phases,
                                "host_stats": stats, "failures": failures, "findings": findings, "metrics": metrics,
-                               "ai": ai, "credential_access": accesses, **({"drift": [d.as_dict() for d in drift]} if drift is not None else {})},
+                               "ai": ai, "credential_access": accesses, "security_audit": audit,
+                               **({"drift": [d.as_dict() for d in drift]} if drift is not None else {})},
                               indent=2, default=str))
     else:
         print_run(record, phases, stats, failures, findings, resumed_by)
+        print_security_audit(audit)
         print_ai_metrics(ai)
         print_accesses(accesses)
         if drift is not None:

@@ -8,6 +8,7 @@ credentials appear only masked unless `reveal` is asked for.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from orchestrator.report.role_vars import RoleVars
 from orchestrator.request import load_hosts
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore
+from orchestrator.validation.audits import LEFT_REASONS, UNEXPLAINED
 
 SECURITY = {"lynis.hardening_index": "Lynis hardening index", "ssh_audit.fail": "ssh-audit failures",
             "ssh_audit.warn": "ssh-audit warnings", "tls.mozilla_intermediate": "TLS: Mozilla intermediate profile"}
@@ -32,6 +34,9 @@ PERFORMANCE = {"http.response_ms": "HTTP response time", "host.mem_available_mb"
                "host.disk_free_pct": "Free disk space", "host.load_per_core": "Load per CPU core"}
 CERT_METRIC = "tls.cert_days_left"
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+# The validator's hardening suite: one test per base_server control (test_hardening_control[<control>]).
+LEVEL_METRIC = "base_server.security_level"
+HARDENING_CHECK = re.compile(r"^hardening\.[\w]+\[(?P<control>[^\],]+)")
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -97,6 +102,59 @@ def _certificates(metrics: list[dict[str, Any]], redactor: Redactor) -> list[dic
                       "names": [str(n) for n in detail.get("names", [])],
                       "threshold": m["threshold"], "passed": m["passed"]})
     return certs
+
+
+def _detail(m: dict[str, Any]) -> dict[str, Any]:
+    try:
+        detail = json.loads(m["detail"]) if m["detail"] else {}
+    except json.JSONDecodeError:
+        return {}
+    return detail if isinstance(detail, dict) else {}
+
+
+def security_audit(metrics: list[dict[str, Any]], findings: list[dict[str, Any]],
+                    redactor: Redactor) -> dict[str, Any]:
+    """Per host: the security level applied, Lynis's index against its threshold, its warnings, every suggestion
+    left with why (lynis_left.yml) and the hardening controls skipped with why (the validator's skipped
+    hardening checks, else the role's manifest as the Lynis check read it); ssh-audit's fail/warn per SSH port."""
+    hosts: dict[str, dict[str, Any]] = {}
+    ssh: dict[str, dict[str, Any]] = {}
+
+    def host(name: str | None) -> dict[str, Any]:
+        return hosts.setdefault(name or "", {"host": name or "", "level": None, "lynis": None, "warnings": [],
+                                             "suggestions": [], "skipped": {}})
+
+    def text(value: Any) -> str:
+        return redactor.text(str(value or ""))
+
+    for m in metrics:
+        if m["name"] == "lynis.hardening_index":
+            h, detail, row = host(m["target"]), _detail(m), _metric_row(m, SECURITY, redactor)
+            h["lynis"] = {"value": row["value"], "threshold": row["threshold"], "passed": m["passed"]}
+            h["level"] = detail.get("security_level") or h["level"]
+            h["warnings"] = [{"test": text(w.get("test")), "text": text(w.get("text"))}
+                             for w in detail.get("warnings") or [] if isinstance(w, dict)]
+            h["suggestions"] = [{"test": text(s.get("test")), "text": text(s.get("text")),
+                                 "reason": s.get("reason") if s.get("reason") in LEFT_REASONS else UNEXPLAINED,
+                                 "left_because": LEFT_REASONS.get(s.get("reason"), UNEXPLAINED),
+                                 "why": text(s.get("why"))}
+                                for s in detail.get("suggestions") or [] if isinstance(s, dict)]
+            for control, why in (detail.get("controls_skipped") or {}).items():
+                h["skipped"].setdefault(control, text(why))
+        elif m["name"] == LEVEL_METRIC:  # the base_server suite's, recorded with the audits off too
+            h = host(m["target"])
+            h["level"] = h["level"] or m["text_value"]
+            for control, why in _detail(m).items():
+                h["skipped"].setdefault(control, text(why))
+        elif m["name"] in ("ssh_audit.fail", "ssh_audit.warn"):
+            row = _metric_row(m, SECURITY, redactor)
+            ssh.setdefault(row["target"], {"target": row["target"]})[m["name"].split(".")[1]] = {
+                "value": row["value"], "threshold": row["threshold"], "passed": m["passed"]}
+    for f in findings:
+        match = HARDENING_CHECK.match(f["check_id"])
+        if match and f["status"] == "skipped":
+            host(f["host"])["skipped"][match["control"]] = text(f["evidence"])
+    return {"hosts": [h for _, h in sorted(hosts.items())], "ssh_audit": [v for _, v in sorted(ssh.items())]}
 
 
 def _decisions(rows: list[dict[str, Any]], redactor: Redactor) -> dict[str, Any]:
@@ -221,7 +279,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     security = [_metric_row(m, SECURITY, redactor) for m in metrics if m["name"] in SECURITY]
     performance = [_metric_row(m, PERFORMANCE, redactor) for m in metrics if m["name"] in PERFORMANCE]
     other = [_metric_row(m, {}, redactor) for m in metrics
-             if m["name"] not in SECURITY and m["name"] not in PERFORMANCE and m["name"] != CERT_METRIC]
+             if m["name"] not in SECURITY and m["name"] not in PERFORMANCE and m["name"] not in (CERT_METRIC, LEVEL_METRIC)]
 
     logins, logins_full = _logins(request, services, creds, settings, reveal)
     vault_files = sorted({s.source for s in creds.secrets})
@@ -256,6 +314,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         "finding_status_counts": status_counts,
         "certificates": _certificates(metrics, redactor),
         "security": security,
+        "security_audit": security_audit(metrics, findings, redactor),
         "performance": performance,
         "other_metrics": other,
         "decisions": _decisions(store.decisions(run.id), redactor),

@@ -16,6 +16,7 @@ import yaml
 
 from orchestrator import vault
 from orchestrator.errors import BadInput
+from orchestrator.project import declared_roles_dir
 from orchestrator.sandbox import app_images
 from orchestrator.sandbox import docker as d
 from orchestrator.sandbox import ports as fixed_ports
@@ -35,6 +36,18 @@ SYSTEMD_FLAGS = [
     "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
 ]
+
+
+def net_sysctl_flags(roles: Path | None = None) -> list[str]:
+    """`--sysctl` flags for the `net.*` values base_server's defaults hold (its sysctl file cannot set them:
+    /proc/sys is read-only in a container, and Lynis reads live values). Read from the role's defaults so
+    they cannot drift; only `net.*` is per network namespace, which Docker allows a container to set."""
+    defaults = (roles or declared_roles_dir()) / "base_server/defaults/main.yml"
+    settings = (yaml.safe_load(defaults.read_text()) or {}).get("base_server_sysctl_settings") or {}
+    return [flag for key, value in sorted(settings.items()) if str(key).startswith("net.")
+            for flag in ("--sysctl", f"{key}={value}")]
+
+
 # Back after a restart of the engine or of the machine, as a VPS comes back after a reboot.
 RESTART_POLICY = ["--restart", "unless-stopped"]
 HOST_PORTS = ["22/tcp", "80/tcp", "443/tcp"]
@@ -192,7 +205,7 @@ class Sandbox:
             log(f"starting {name} ({os_name})")
             d.docker(
                 "run", "-d", "--name", name, "--hostname", f"sandbox-{i}", "--network", self.network,
-                "--label", f"{LABEL}={self.prefix}", *SYSTEMD_FLAGS, *RESTART_POLICY,
+                "--label", f"{LABEL}={self.prefix}", *SYSTEMD_FLAGS, *net_sysctl_flags(), *RESTART_POLICY,
                 "-v", f"{name}-docker:/var/lib/docker", *fixed_ports.publish_args(ports),
                 image,
             )

@@ -28,6 +28,7 @@ from orchestrator.validation.targets import health_auth, suite_config
 SUITES_DIR = Path(__file__).parent / "suites"
 # A phase that ran, even if it failed, is checked: the findings say what works and what does not.
 RAN = ("succeeded", "degraded", "failed", "not_selected", "kept")
+HARDENING_SUITE = "test_hardening.py"
 SUITE_TIMEOUT = 1800  # seconds; Lynis alone takes a few minutes on a slow host
 
 
@@ -54,14 +55,23 @@ def planned_suites(ctx: PhaseContext) -> tuple[list[str], list[str], dict[str, s
     return run, deployed, left_out
 
 
+def suite_files(suites: list[str], audit: bool) -> list[str]:
+    """The suite files to run: each agent's, base_server's hardening controls (a suite of their own: one test
+    per control, skipped with why) beside base_server's, and the security audits when asked for."""
+    files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
+    if "base_server" in suites and (SUITES_DIR / HARDENING_SUITE).exists():
+        files.append(str(SUITES_DIR / HARDENING_SUITE))
+    if audit and suites:
+        files.append(str(SUITES_DIR / "test_audit.py"))
+    return files
+
+
 def run(ctx: PhaseContext) -> AgentResult:
     suites, services, left_out = planned_suites(ctx)
     settings = ctx.request.validation
-    files = [str(SUITES_DIR / f"test_{s}.py") for s in suites]
     # A dry run (--check) changes nothing on the host, and the Lynis audit would install a package.
     audit = settings.audit and not ctx.check
-    if audit and suites:
-        files.append(str(SUITES_DIR / "test_audit.py"))
+    files = suite_files(suites, audit)
     outcome = Outcome()
     for agent_id, why in left_out.items():
         outcome.findings.append(Finding(f"{agent_id}.suite", None, "skipped", "info",

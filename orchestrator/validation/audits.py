@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LYNIS_REPORT = "/var/log/lynis-report.dat"
+# Why a Lynis suggestion is left on a host the roles manage (lynis_left.yml, shipped with the package).
+LYNIS_LEFT = Path(__file__).with_name("lynis_left.yml")
+LEFT_REASONS = {"container": "not applicable in a container", "service": "conflicts with a service",
+                "operator": "operator's choice"}
+UNEXPLAINED = "unexplained"
+# Written by the base_server role: its security level and each control's state (applied|skipped|off).
+BASE_SERVER_MANIFEST = "/etc/ansible/facts.d/base_server.fact"
 # sslyze pins cryptography<47, older than the one ansible-core gets here: it lives in a venv of its own
 # (scripts/install-audit-tools.sh), found on PATH, beside this interpreter or in the tools cache.
 SSLYZE_VENV = Path.home() / ".cache/aidevops/tools/sslyze"
@@ -44,6 +51,70 @@ def parse_lynis_report(text: str) -> LynisReport:
         elif key == "suggestion[]":
             suggestions.append(value.strip())
     return LynisReport(index, warnings, suggestions)
+
+
+def lynis_entry(raw: str) -> tuple[str, str, str]:
+    """(test id, text, details) of one warning[]= or suggestion[]= value: TEST-ID|text|details|solution;
+    details is "" when Lynis gave none ("-")."""
+    test, text, details = ([*raw.split("|"), "", ""])[:3]
+    details = details.strip()
+    return test.strip(), text.strip(), "" if details == "-" else details
+
+
+def _shown(text: str, details: str) -> str:
+    return f"{text} ({details})" if details else text
+
+
+def load_lynis_left(path: Path = LYNIS_LEFT) -> dict[str, dict[str, str]]:
+    """Test id -> {reason, why}; a reason outside LEFT_REASONS is a mistake in the table, said loudly."""
+    import yaml  # the suites' interpreter has it (ansible's dependency); kept out of the module's import cost
+
+    table = yaml.safe_load(path.read_text()) or {}
+    for test, entry in table.items():
+        if not isinstance(entry, dict) or entry.get("reason") not in LEFT_REASONS or not entry.get("why"):
+            raise ValueError(f"{path.name}: {test}: expected {{reason: {'|'.join(LEFT_REASONS)}, why: ...}}")
+    return table
+
+
+def suggestions_left(report: LynisReport, table: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """Every suggestion with why it is left: the table's reason, else `unexplained` (shown, never hidden)."""
+    out = []
+    for raw in report.suggestions:
+        test, text, details = lynis_entry(raw)
+        # `TEST:Word` explains one suggestion of a test whose details name what it is about (SSH-7408's option).
+        word = details.split()[0] if details else ""
+        known = table.get(f"{test}:{word}") or table.get(test) or {}
+        out.append({"test": test, "text": _shown(text, details), "reason": known.get("reason", UNEXPLAINED),
+                    "why": known.get("why", "")})
+    return out
+
+
+def lynis_detail(report: LynisReport, table: dict[str, dict[str, str]], manifest: dict | None = None) -> dict:
+    """What the run store keeps of one host's audit (the lynis.hardening_index metric's detail): its warnings,
+    every suggestion left with its reason, and the security level the role's manifest says is applied."""
+    manifest = manifest or {}
+    controls = manifest.get("controls") or {}
+    return {
+        "warnings": [{"test": test, "text": _shown(text, details)}
+                     for test, text, details in map(lynis_entry, report.warnings)],
+        "suggestions": suggestions_left(report, table),
+        "security_level": manifest.get("security_level"),
+        "controls_skipped": {name: (c or {}).get("reason", "") for name, c in sorted(controls.items())
+                             if (c or {}).get("state") == "skipped"},
+    }
+
+
+def read_base_server_manifest(host) -> dict:
+    """The base_server role's manifest (BASE_SERVER_MANIFEST) on a testinfra host; {} when the role never
+    wrote one or it is not JSON."""
+    fact = host.file(BASE_SERVER_MANIFEST)
+    if not fact.exists:
+        return {}
+    try:
+        data = json.loads(fact.content_string)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # -- ssh-audit -----------------------------------------------------------------------------------

@@ -320,3 +320,71 @@ def test_the_report_shows_the_restore_drills_and_the_backup_age(store, inv):
             "row counts differ from the snapshot's counts.json |") in md
     assert "Backups and restore drills" in html and "27.5 h" in html
     assert "No restore drill ran" in render(store, inv, fill(store, inv, "r9")).markdown.read_text()
+
+
+def test_the_security_audit_section_gives_the_level_lynis_suggestions_left_and_skipped_controls(store, inv):
+    """As the validator stores them: the Lynis check's detail (audits.lynis_detail), the hardening suite's
+    skipped tests and ssh-audit's figures."""
+    from orchestrator.validation import audits
+
+    run_id = fill(store, inv)
+    report = audits.parse_lynis_report((Path(__file__).parent / "data/lynis-report.dat").read_text())
+    manifest = {"security_level": "hardened",
+                "controls": {"accounting": {"state": "skipped", "reason": "acct: the kernel refuses (EPERM)"}}}
+    detail = audits.lynis_detail(report, {"BOOT-5122": {"reason": "operator", "why": "The provider's console."}},
+                                 manifest)
+    store.record_metric(run_id, "validator", "lynis.hardening_index", "web2", 88, "", threshold=85, passed=True,
+                        detail=json.dumps(detail))
+    store.record_finding(run_id, "validator", "hardening.hardening_control[proc_hidepid]", "web2", "skipped",
+                         "medium", "/proc is mounted hidepid", "a container cannot remount /proc", agent="hardening")
+    store.record_finding(run_id, "validator", "hardening.hardening_control[core_dumps]", "web2", "passed",
+                         "medium", "Core dumps are off", "", agent="hardening")
+    files = render(store, inv, run_id)
+    md, html = files.markdown.read_text(), files.html.read_text()
+    section = md.split("## Security audit")[1].split("\n## ")[0]
+    assert "### web2" in section and "- Security level: hardened" in section
+    assert "- Lynis hardening index: 88 (threshold 85): passed" in section
+    assert "- Lynis warnings: 2: NETW-2705 Couldn't find 2 responsive nameservers; FIRE-4512" in section
+    assert "| BOOT-5122 | Set a password on GRUB boot loader to prevent altering boot configuration | " \
+           "operator's choice | The provider's console. |" in section
+    assert "| KRNL-5820 | If not required, consider explicit disabling of core dump in /etc/security/limits.conf " \
+           "file | unexplained |  |" in section
+    assert "| proc_hidepid | a container cannot remount /proc |" in section
+    assert "| accounting | acct: the kernel refuses (EPERM) |" in section  # from the manifest
+    assert "core_dumps" not in section  # applied and passed: not a control left out
+    # web1's older-style figure (no detail): its index, and that the level is not known.
+    assert "### web1" in section and "not recorded (the base_server role wrote no manifest)" in section
+    # The base_server suite records the level with the audits off too (no Lynis figure for web3).
+    store.record_metric(run_id, "validator", "base_server.security_level", "web3", None, text_value="strict",
+                        detail=json.dumps({"tmp_noexec": "n8n's image runs binaries from /tmp"}))
+    section = render(store, inv, run_id).markdown.read_text().split("## Security audit")[1].split("\n## ")[0]
+    web3 = section.split("### web3")[1]
+    assert "- Security level: strict" in web3 and "Lynis" not in web3
+    assert "| tmp_noexec | n8n's image runs binaries from /tmp |" in web3
+    assert "- ssh-audit of web1: 0 fail (at most 0), 3 warn (at most 5)" in section
+    html_section = html.split('id="security-audit"')[1].split("</section>")[0]
+    for text in ("hardened", "88", "BOOT-5122", "operator&#39;s choice", "proc_hidepid", "a container cannot remount"):
+        assert text in html_section, text
+
+
+def test_runs_show_lists_the_security_audit(store, inv):
+    from orchestrator.validation import audits
+
+    run_id = fill(store, inv)
+    report = audits.parse_lynis_report((Path(__file__).parent / "data/lynis-report.dat").read_text())
+    detail = audits.lynis_detail(report, {"BOOT-5122": {"reason": "operator", "why": "The provider's console."}},
+                                 {"security_level": "strict"})
+    store.record_metric(run_id, "validator", "lynis.hardening_index", "web2", 88, "", threshold=85, passed=True,
+                        detail=json.dumps(detail))
+    r = cli("runs", "show", run_id, "--inventory", str(inv), env={"COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    shown = r.stdout.split("Security audit")[1]
+    assert "web2: level strict, Lynis 88 (threshold 85), 2 warning(s), 3 suggestion(s) left" in shown
+    assert "BOOT-5122  operator's choice" in shown and "The provider's console." in shown
+    assert "KRNL-5820  unexplained" in shown and "warning NETW-2705: Couldn't find 2 responsive nameservers" in shown
+    as_json = cli("runs", "show", run_id, "--inventory", str(inv), "--json")
+    audit = json.loads(as_json.stdout)["security_audit"]
+    web2 = next(h for h in audit["hosts"] if h["host"] == "web2")
+    assert web2["level"] == "strict" and web2["lynis"]["value"] == 88
+    assert [(s["test"], s["reason"]) for s in web2["suggestions"]] == [
+        ("BOOT-5122", "operator"), ("KRNL-5820", "unexplained"), ("AUTH-9230", "unexplained")]

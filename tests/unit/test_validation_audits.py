@@ -86,3 +86,64 @@ def test_sslyze_compliant():
 def test_sslyze_output_without_a_verdict_is_an_error():
     with pytest.raises(ValueError, match="no compliance verdict"):
         parse_sslyze_compliance("Could not connect to n8n.example.com:443: connection refused\n")
+
+
+# -- Lynis suggestions left and why (lynis_left.yml) ---------------------------------------------
+
+def _measured():
+    """Lynis on a sandbox host after base_server (tests/unit/data: measured, not written by hand)."""
+    return parse_lynis_report((DATA / "lynis-report-sandbox-base_server.dat").read_text())
+
+
+def test_every_suggestion_left_has_a_reason_or_is_shown_unexplained():
+    from orchestrator.validation import audits
+
+    report = _measured()
+    assert report.hardening_index == 71 and report.warnings == []
+    left = audits.suggestions_left(report, audits.load_lynis_left())
+    assert len(left) == len(report.suggestions) == 42  # none hidden
+    by_test = {}
+    for item in left:
+        by_test.setdefault(item["test"], []).append(item)
+    assert by_test["KRNL-6000"][0]["reason"] == "container" and "Docker" in by_test["KRNL-6000"][0]["why"]
+    assert by_test["ACCT-9628"][0]["reason"] == "container"  # auditd
+    assert by_test["DEB-0810"][0]["reason"] == "service"  # apt-listbugs
+    assert by_test["FILE-6310"][0]["reason"] == "operator"  # partitions
+    # SSH-7408 is explained per sshd option, by the first word of its details.
+    ssh = {i["text"].split("(")[1].split()[0]: i["reason"] for i in by_test["SSH-7408"]}
+    assert ssh == {"AllowTcpForwarding": "operator", "MaxSessions": "service", "Port": "operator",
+                   "TCPKeepAlive": "operator"}
+    # What a control of the role should answer is not explained away: it is shown as such.
+    assert by_test["DEB-0280"][0] == {"test": "DEB-0280", "reason": "unexplained", "why": "",
+                                      "text": "Install libpam-tmpdir to set $TMP and $TMPDIR for PAM sessions"}
+
+
+def test_the_table_of_reasons_is_well_formed_and_ships_with_the_package(tmp_path):
+    import tomllib
+
+    from orchestrator.validation import audits
+
+    table = audits.load_lynis_left()
+    assert table and {e["reason"] for e in table.values()} <= set(audits.LEFT_REASONS)
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "validation/lynis_left.yml" in data["orchestrator"]
+    bad = tmp_path / "left.yml"
+    bad.write_text("KRNL-6000: {reason: kernel, why: x}\n")
+    with pytest.raises(ValueError, match="KRNL-6000: expected {reason: container|service|operator"):
+        audits.load_lynis_left(bad)
+
+
+def test_the_stored_detail_holds_warnings_suggestions_and_the_roles_manifest():
+    from orchestrator.validation import audits
+
+    report = parse_lynis_report((DATA / "lynis-report.dat").read_text())
+    manifest = {"security_level": "hardened", "controls": {
+        "core_dumps": {"state": "applied"},
+        "proc_hidepid": {"state": "skipped", "reason": "a container cannot remount /proc"},
+        "remote_syslog": {"state": "off", "reason": "base_server_remote_syslog_target is empty"}}}
+    detail = audits.lynis_detail(report, {"NETW-2705": {"reason": "operator", "why": "x"}}, manifest)
+    assert [w["test"] for w in detail["warnings"]] == ["NETW-2705", "FIRE-4512"]
+    assert len(detail["suggestions"]) == 3
+    assert (detail["security_level"], detail["controls_skipped"]) == (
+        "hardened", {"proc_hidepid": "a container cannot remount /proc"})
+    assert audits.lynis_detail(report, {}, {})["security_level"] is None  # the role wrote no manifest

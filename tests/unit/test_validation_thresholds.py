@@ -174,3 +174,17 @@ def test_validate_no_audit_overrides_the_request(monkeypatch, inventory):
     assert seen["validation"].audit is False and request.validation.audit is True
     assert seen["validation"].lynis_min_index == request.validation.lynis_min_index
     assert outcome.status == "succeeded"
+
+
+def test_base_servers_hardening_suite_runs_beside_it_when_it_exists(tmp_path, monkeypatch):
+    from orchestrator.validation import agent
+
+    monkeypatch.setattr(agent, "SUITES_DIR", tmp_path)
+    names = lambda files: [f.rsplit("/", 1)[1] for f in files]
+    assert names(agent.suite_files(["base_server", "n8n"], True)) == [
+        "test_base_server.py", "test_n8n.py", "test_audit.py"]
+    (tmp_path / "test_hardening.py").write_text("")
+    assert names(agent.suite_files(["base_server", "n8n"], False)) == [
+        "test_base_server.py", "test_n8n.py", "test_hardening.py"]
+    assert names(agent.suite_files(["n8n"], True)) == ["test_n8n.py", "test_audit.py"]  # base_server not checked
+    assert agent.suite_files([], True) == []

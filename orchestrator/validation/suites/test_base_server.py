@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from orchestrator.validation.audits import read_base_server_manifest
 from orchestrator.validation.probes import open_ports
 
 
@@ -151,3 +153,15 @@ def test_load_per_core(host, settings, metric):
     metric("host.load_per_core", host.backend.host, per_core, threshold=ceiling, passed=per_core <= ceiling,
            detail=f"load {load5} on {cores} core(s)")
     assert per_core <= ceiling, f"load per core {per_core}, above {ceiling}"
+
+
+@pytest.mark.severity("info")
+def test_security_level(host, metric):
+    """The role's manifest names the security level applied (recorded for the report, audits on or off)."""
+    manifest = read_base_server_manifest(host)
+    level = manifest.get("security_level")
+    if not level:
+        pytest.skip("no security level: the base_server role wrote no manifest (/etc/ansible/facts.d/base_server.fact)")
+    skipped = {name: (c or {}).get("reason", "") for name, c in sorted((manifest.get("controls") or {}).items())
+               if (c or {}).get("state") == "skipped"}
+    metric("base_server.security_level", host.backend.host, None, text_value=str(level), detail=json.dumps(skipped))
