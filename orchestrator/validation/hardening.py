@@ -105,6 +105,12 @@ def check_pwquality(host) -> None:
     assert m and int(m[1]) >= 12, "pwquality minlen is not set to 12 or more"
 
 
+def check_pam_tmpdir(host) -> None:
+    _installed(host, "libpam-tmpdir")
+    pam = host.file("/etc/pam.d/common-session").content_string
+    assert re.search(r"^session\s+\S+\s+pam_tmpdir\.so", pam, re.MULTILINE), "pam_tmpdir is not in common-session"
+
+
 def check_core_dumps(host) -> None:
     limit = host.run("bash -lc 'ulimit -Hc'").stdout.strip()
     assert limit == "0", f"a login shell may dump core (hard limit {limit!r})"
@@ -146,6 +152,15 @@ def check_kernel_modules(host) -> None:
     assert "vfat" not in conf, "vfat is blacklisted (the UEFI system partition needs it)"
 
 
+def check_usb_guard(host) -> None:
+    _installed(host, "usbguard")
+    conf = host.file("/etc/usbguard/usbguard-daemon.conf").content_string
+    for setting in ("ImplicitPolicyTarget=block", "InsertedDevicePolicy=apply-policy"):
+        assert re.search(rf"^{setting}$", conf, re.MULTILINE), f"USBGuard is not set to {setting}"
+    assert host.file("/etc/usbguard/rules.conf").exists, "USBGuard has no policy of the devices present"
+    assert host.service("usbguard").is_running, "the USBGuard daemon is not running"
+
+
 def check_accounting(host) -> None:
     _installed(host, "acct", "sysstat")
     assert "true" in host.check_output("grep -E '^ENABLED=' /etc/default/sysstat"), "sysstat does not collect"
@@ -159,6 +174,8 @@ def check_file_integrity(host) -> None:
     assert host.service("dailyaidecheck.timer").is_enabled, "the daily AIDE check is not scheduled"
     excludes = host.file("/etc/aide/aide.conf.d/99_base_server_excludes").content_string
     assert "!/var/lib/docker" in excludes, "AIDE would scan /var/lib/docker"
+    assert re.search(r"^Checksums = sha512", host.file("/etc/aide/aide.conf").content_string, re.MULTILINE), \
+        "AIDE does not checksum with SHA-512"
 
 
 def check_rootkit_scan(host) -> None:
@@ -201,14 +218,16 @@ CONTROLS: dict[str, Control] = {c.name: c for c in (
     Control("login_defs", "login.defs sets the umask, password ageing and hashing rounds",
             ("AUTH-9230", "AUTH-9286", "AUTH-9328"), check_login_defs),
     Control("pwquality", "New passwords are checked for strength", ("AUTH-9262",), check_pwquality),
+    Control("pam_tmpdir", "Each login gets a private TMPDIR", ("DEB-0280",), check_pam_tmpdir),
     Control("core_dumps", "Core dumps are off", ("KRNL-5820",), check_core_dumps),
     Control("banners", "Logins show a legal notice", ("BANN-7126", "BANN-7130"), check_banners),
     Control("shell_timeout", "Idle shells end (readonly TMOUT)", ("SHLL-6220",), check_shell_timeout),
     Control("cron_restrict", "Only root may use cron and at", ("SCHD-7704", "FILE-7524"), check_cron_restrict),
     Control("kernel_modules", "Unneeded kernel modules cannot be loaded", ("USB-1000", "STRG-1846", "NETW-3200"),
             check_kernel_modules),
+    Control("usb_guard", "USB devices plugged in later are blocked (USBGuard)", ("USB-3000",), check_usb_guard),
     Control("accounting", "Process accounting and sysstat run", ("ACCT-9622", "ACCT-9626"), check_accounting),
-    Control("file_integrity", "AIDE has a baseline and a daily check", ("FINT-4350",), check_file_integrity),
+    Control("file_integrity", "AIDE has a baseline and a daily check", ("FINT-4350", "FINT-4402"), check_file_integrity),
     Control("rootkit_scan", "rkhunter has a baseline and a daily scan", ("HRDN-7230",), check_rootkit_scan),
     Control("compilers", "Compilers are usable by root only", ("HRDN-7222",), check_compilers),
     Control("tmp_noexec", "/tmp and /dev/shm are noexec, nosuid, nodev", ("FILE-6374",), check_tmp_noexec),
