@@ -22,7 +22,6 @@ LEFT_REASONS = {"container": "not applicable in a container", "service": "confli
                 "operator": "operator's choice"}
 UNEXPLAINED = "unexplained"
 # Written by the base_server role: its security level and each control's state (applied|skipped|off).
-BASE_SERVER_MANIFEST = "/etc/ansible/facts.d/base_server.fact"
 # sslyze pins cryptography<47, older than the one ansible-core gets here: it lives in a venv of its own
 # (scripts/install-audit-tools.sh), found on PATH, beside this interpreter or in the tools cache.
 SSLYZE_VENV = Path.home() / ".cache/aidevops/tools/sslyze"
@@ -102,19 +101,6 @@ def lynis_detail(report: LynisReport, table: dict[str, dict[str, str]], manifest
         "controls_skipped": {name: (c or {}).get("reason", "") for name, c in sorted(controls.items())
                              if (c or {}).get("state") == "skipped"},
     }
-
-
-def read_base_server_manifest(host) -> dict:
-    """The base_server role's manifest (BASE_SERVER_MANIFEST) on a testinfra host; {} when the role never
-    wrote one or it is not JSON."""
-    fact = host.file(BASE_SERVER_MANIFEST)
-    if not fact.exists:
-        return {}
-    try:
-        data = json.loads(fact.content_string)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 # -- ssh-audit -----------------------------------------------------------------------------------

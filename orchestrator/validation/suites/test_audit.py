@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.validation import audits
+from orchestrator.validation import audits, hardening
 
 
 @pytest.mark.severity("medium")
@@ -26,7 +26,7 @@ def test_lynis_hardening_index(host, settings, metric):
     floor = settings["lynis_min_index"]
     ok = report.hardening_index >= floor
     # Every suggestion left is stored with why (lynis_left.yml), `unexplained` when the table has none.
-    detail = audits.lynis_detail(report, audits.load_lynis_left(), audits.read_base_server_manifest(host))
+    detail = audits.lynis_detail(report, audits.load_lynis_left(), hardening.read_manifest(host))
     metric("lynis.hardening_index", host.backend.host, report.hardening_index, threshold=floor, passed=ok,
            detail=json.dumps(detail))
     assert ok, f"Lynis hardening index {report.hardening_index}, below {floor} " \

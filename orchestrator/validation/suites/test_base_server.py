@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from orchestrator.validation.audits import read_base_server_manifest
+from orchestrator.validation.hardening import read_manifest
 from orchestrator.validation.probes import open_ports
 
 
@@ -158,7 +158,7 @@ def test_load_per_core(host, settings, metric):
 @pytest.mark.severity("info")
 def test_security_level(host, metric):
     """The role's manifest names the security level applied (recorded for the report, audits on or off)."""
-    manifest = read_base_server_manifest(host)
+    manifest = read_manifest(host)
     level = manifest.get("security_level")
     if not level:
         pytest.skip("no security level: the base_server role wrote no manifest (/etc/ansible/facts.d/base_server.fact)")
