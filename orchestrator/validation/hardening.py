@@ -82,7 +82,7 @@ def check_ssh_crypto(host) -> None:
 
 
 def check_patch_tooling(host) -> None:
-    _installed(host, "apt-show-versions", "needrestart", "debsums")
+    _installed(host, "apt-show-versions", "apt-listchanges", "needrestart", "debsums")
     assert not host.package("apt-listbugs").is_installed, "apt-listbugs is installed (it breaks unattended apt runs)"
     conf = host.file("/etc/needrestart/conf.d/50-base-server.conf")
     assert conf.exists and "'l'" in conf.content_string, "needrestart may restart services during apt runs"
@@ -197,8 +197,9 @@ def check_compilers(host) -> None:
 
 
 def check_tmp_noexec(host) -> None:
-    for path in ("/tmp", "/dev/shm"):
-        missing = {"noexec", "nosuid", "nodev"} - _mount_options(host, path)
+    for path, wanted in (("/tmp", {"noexec", "nosuid", "nodev"}), ("/dev/shm", {"noexec", "nosuid", "nodev"}),
+                         ("/dev", {"noexec", "nosuid"})):
+        missing = wanted - _mount_options(host, path)
         assert not missing, f"{path} is mounted without {', '.join(sorted(missing))}"
 
 
@@ -233,7 +234,7 @@ CONTROLS: dict[str, Control] = {c.name: c for c in (
     Control("file_integrity", "AIDE has a baseline and a daily check", ("FINT-4350", "FINT-4402"), check_file_integrity),
     Control("rootkit_scan", "rkhunter has a baseline and a daily scan", ("HRDN-7230",), check_rootkit_scan),
     Control("compilers", "Compilers are usable by root only", ("HRDN-7222",), check_compilers),
-    Control("tmp_noexec", "/tmp and /dev/shm are noexec, nosuid, nodev", ("FILE-6374",), check_tmp_noexec),
+    Control("tmp_noexec", "/tmp, /dev/shm and /dev are noexec, nosuid (and nodev but /dev)", ("FILE-6374",), check_tmp_noexec),
     Control("proc_hidepid", "Users see only their own processes (/proc hidepid)", ("FILE-6344",),
             check_proc_hidepid),
     Control("remote_syslog", "Logs are forwarded to a remote syslog server", ("LOGG-2154",), check_remote_syslog),
