@@ -15,13 +15,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.validation.hardening import skipped_controls
+
 LYNIS_REPORT = "/var/log/lynis-report.dat"
 # Why a Lynis suggestion is left on a host the roles manage (lynis_left.yml, shipped with the package).
 LYNIS_LEFT = Path(__file__).with_name("lynis_left.yml")
 LEFT_REASONS = {"container": "not applicable in a container", "service": "conflicts with a service",
                 "operator": "operator's choice"}
 UNEXPLAINED = "unexplained"
-# Written by the base_server role: its security level and each control's state (applied|skipped|off).
 # sslyze pins cryptography<47, older than the one ansible-core gets here: it lives in a venv of its own
 # (scripts/install-audit-tools.sh), found on PATH, beside this interpreter or in the tools cache.
 SSLYZE_VENV = Path.home() / ".cache/aidevops/tools/sslyze"
@@ -92,14 +93,12 @@ def lynis_detail(report: LynisReport, table: dict[str, dict[str, str]], manifest
     """What the run store keeps of one host's audit (the lynis.hardening_index metric's detail): its warnings,
     every suggestion left with its reason, and the security level the role's manifest says is applied."""
     manifest = manifest or {}
-    controls = manifest.get("controls") or {}
     return {
         "warnings": [{"test": test, "text": _shown(text, details)}
                      for test, text, details in map(lynis_entry, report.warnings)],
         "suggestions": suggestions_left(report, table),
         "security_level": manifest.get("security_level"),
-        "controls_skipped": {name: (c or {}).get("reason", "") for name, c in sorted(controls.items())
-                             if (c or {}).get("state") == "skipped"},
+        "controls_skipped": skipped_controls(manifest),
     }
 
 

@@ -38,6 +38,12 @@ def read_manifest(host) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def skipped_controls(manifest: dict) -> dict[str, str]:
+    """Control -> why, for the controls the manifest records as skipped (wanted, not possible on this host)."""
+    return {name: (c or {}).get("reason", "") for name, c in sorted((manifest.get("controls") or {}).items())
+            if (c or {}).get("state") == "skipped"}
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 def _sshd(host) -> dict[str, str]:

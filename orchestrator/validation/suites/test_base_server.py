@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from orchestrator.validation.hardening import read_manifest
+from orchestrator.validation.hardening import MANIFEST, read_manifest, skipped_controls
 from orchestrator.validation.probes import open_ports
 
 
@@ -161,7 +161,6 @@ def test_security_level(host, metric):
     manifest = read_manifest(host)
     level = manifest.get("security_level")
     if not level:
-        pytest.skip("no security level: the base_server role wrote no manifest (/etc/ansible/facts.d/base_server.fact)")
-    skipped = {name: (c or {}).get("reason", "") for name, c in sorted((manifest.get("controls") or {}).items())
-               if (c or {}).get("state") == "skipped"}
-    metric("base_server.security_level", host.backend.host, None, text_value=str(level), detail=json.dumps(skipped))
+        pytest.skip(f"no security level: the base_server role wrote no manifest ({MANIFEST})")
+    metric("base_server.security_level", host.backend.host, None, text_value=str(level),
+           detail=json.dumps(skipped_controls(manifest)))
