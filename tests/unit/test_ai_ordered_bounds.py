@@ -4,12 +4,9 @@ tactical decision of the real engine against the loopback Anthropic server."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import yaml
 
-from orchestrator import project
 from orchestrator.ai.bounds import Bounds, role_variables
 from orchestrator.request import load_request
 from tests.conftest import ROOT, write
@@ -87,33 +84,11 @@ def test_base_servers_meta_declares_the_order_of_its_levels():
         assert sorted(declared.choices) == sorted(ORDER) and declared.in_force in ORDER
 
 
-@pytest.fixture
-def roles_with_level(tmp_path, monkeypatch):
-    """The project's roles, with base_server's level declared if this checkout's spec lacks it yet."""
-    roles = tmp_path / "roles"
-    roles.mkdir()
-    for role in (ROOT / "roles").iterdir():
-        (roles / role.name).symlink_to(role)
-    base = roles / "base_server"
-    base.unlink()
-    shutil.copytree(ROOT / "roles/base_server", base)
-    specs = yaml.safe_load((base / "meta/argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]
-    if LEVEL not in options:
-        options[LEVEL] = SPEC
-        (base / "meta/argument_specs.yml").write_text(yaml.safe_dump(specs))
-        defaults = yaml.safe_load((base / "defaults/main.yml").read_text())
-        (base / "defaults/main.yml").write_text(yaml.safe_dump({**defaults, LEVEL: "hardened"}))
-    monkeypatch.setattr(project, "roles_dir", lambda: roles)
-    monkeypatch.setattr(project, "declared_roles_dir", lambda: roles)
-    return roles
-
-
 @pytest.mark.parametrize("inventory_level,answer,applied", [
     (None, "strict", True), (None, "baseline", False), ("strict", "hardened", False), ("baseline", "baseline", True),
 ])
-def test_a_models_level_goes_through_the_tactical_decision(roles_with_level, inventory, monkeypatch, tmp_path,
-                                                          inventory_level, answer, applied):
+def test_a_models_level_goes_through_the_tactical_decision(inventory, monkeypatch, tmp_path,
+                                                           inventory_level, answer, applied):
     from tests.unit.test_ai_decisions import maker, settings
 
     monkeypatch.setenv("HOME", str(tmp_path))
