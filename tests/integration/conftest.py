@@ -41,7 +41,18 @@ def own_inventory(sandbox_inventory, tmp_path_factory):
     inv = tmp_path_factory.mktemp("own") / "inventory"
     shutil.copytree(shared / "group_vars", inv / "group_vars", ignore=shutil.ignore_patterns("vault_*.yml"))
     shutil.copy2(shared / "hosts.yml", inv / "hosts.yml")
+    # These modules test the run's mechanics (signals, resume, notifications), which no security level changes;
+    # `baseline`'s shorter runs save CI minutes. test_security_levels sets its own level.
+    set_security_level(inv, "baseline")
     yield inv, box, host
+
+
+def set_security_level(inv, level: str) -> None:
+    """base_server_security_level in the inventory's base_server settings (replaced, never repeated)."""
+    settings = inv / "group_vars" / "all" / "base_server.yml"
+    kept = [line for line in settings.read_text().splitlines()
+            if not line.startswith("base_server_security_level:")]
+    settings.write_text("\n".join([*kept, f"base_server_security_level: {level}", ""]))
 
 
 def aidevops(*args, timeout=1200, **kw):

@@ -1,4 +1,5 @@
-"""`strict` over the session's `hardened` sandbox host: the run succeeds, every control is in place or skipped with
+"""`strict` over the session's sandbox host (made `hardened` by test_base_server_run; the mechanics modules then
+ran `baseline` over it, which switches no control off): the run succeeds, every control is in place or skipped with
 a reason, and nobody is locked out: brand-new SSH connections (as root and as the admin user) still log in, many
 in a row (ufw limit, fail2ban and sshd's PerSourcePenalties exempt the trusted sandbox gateway), and a re-run
 changes nothing.
@@ -11,7 +12,7 @@ import json
 import pytest
 
 from orchestrator.validation import hardening
-from tests.integration.conftest import aidevops, ssh
+from tests.integration.conftest import aidevops, set_security_level, ssh
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,7 @@ def _run(inv):
 @pytest.fixture(scope="module")
 def strict_host(own_inventory):
     inv, box, host = own_inventory
-    settings = inv / "group_vars" / "all" / "base_server.yml"
-    settings.write_text(settings.read_text() + "\nbase_server_security_level: strict\n")
+    set_security_level(inv, "strict")
     stats = _run(inv)
     assert stats["failures"] == 0
     return inv, box, host
