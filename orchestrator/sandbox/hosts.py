@@ -19,6 +19,7 @@ from orchestrator.errors import BadInput
 from orchestrator.project import declared_roles_dir
 from orchestrator.sandbox import app_images
 from orchestrator.sandbox import docker as d
+from orchestrator.sandbox import docker_seed
 from orchestrator.sandbox import ports as fixed_ports
 from orchestrator.sandbox.base_image import ensure_image, release
 from orchestrator.sandbox.hosts_file import write_hosts_file
@@ -96,7 +97,9 @@ class Sandbox:
         return str(self._request().get("domain") or "sandbox.test").lower()
 
     def up(self, hosts: int = 1, os_name: str = "debian13", services: bool = True, images: bool = True,
-           log=print) -> list[SandboxHost]:
+           preload_images: bool = False, log=print) -> list[SandboxHost]:
+        """Start what is missing. preload_images: new hosts start with the app images already in their Docker
+        (docker_seed.py), as hosts made from a provider image with them pre-pulled would."""
         if not 1 <= hosts <= 9:
             raise BadInput(f"--hosts {hosts} is out of range", hint="use 1 to 9")
         release(os_name)
@@ -106,8 +109,9 @@ class Sandbox:
         # Roles save the secrets they generate in the inventory's vault, encrypted with this password.
         vault.ensure_password_file(self.inventory)
         self._ensure_network()
+        seed = self._docker_seed(image, log) if preload_images else None
         for i in range(1, hosts + 1):
-            self._ensure_container(i, image, os_name, log)
+            self._ensure_container(i, image, os_name, log, seed=seed)
         # Hosts beyond the requested count are removed, so `up --hosts 1` after `--hosts 3` shrinks.
         for host in self.status():
             if int(host.name.rsplit("-", 1)[1]) > hosts:
@@ -187,7 +191,15 @@ class Sandbox:
         if not d.inspect("network", self.network):
             d.docker("network", "create", "--label", f"{LABEL}={self.prefix}", self.network)
 
-    def _ensure_container(self, i: int, image: str, os_name: str, log) -> None:
+    def _docker_seed(self, image: str, log) -> str | None:
+        if "n8n" not in (self._request().get("services") or []):
+            return None
+        app_images.ensure_all(log=log)
+        archives = {name: str(app_images.archive_path(name))
+                    for name in (app_images.n8n_image_name(), app_images.postgres_image_name())}
+        return docker_seed.ensure_seed(image, archives, SYSTEMD_FLAGS, log=log)
+
+    def _ensure_container(self, i: int, image: str, os_name: str, log, seed: str | None = None) -> None:
         name = self._container_name(i)
         info = d.inspect("container", name)
         if info and info["Config"]["Image"] != image:
@@ -202,6 +214,10 @@ class Sandbox:
                                  bound=fixed_ports.fixed_bindings(info) if info else None)
         if info is None:
             fixed_ports.check_free(name, ports)
+            if seed:
+                d.docker("volume", "rm", "-f", f"{name}-docker", check=False)  # a leftover of no container
+                d.docker("volume", "create", f"{name}-docker")
+                docker_seed.copy_seed(seed, f"{name}-docker", image)
             log(f"starting {name} ({os_name})")
             d.docker(
                 "run", "-d", "--name", name, "--hostname", f"sandbox-{i}", "--network", self.network,

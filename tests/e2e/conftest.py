@@ -75,7 +75,10 @@ def stack(tmp_path_factory):
                     ignore=shutil.ignore_patterns("vault_*.yml"))
     box = Sandbox(inv, prefix=PREFIX)
     box.down(log=lambda m: None)
-    host = box.up(hosts=1, services=True, log=print)[0]
+    # The app images start in the host's Docker (a copy of a cached volume, orchestrator/sandbox/docker_seed.py):
+    # loading their archives would add 2-3 minutes to every session; the n8n role loading them is tested in
+    # Molecule (the n8n and supabase scenarios converge from archives).
+    host = box.up(hosts=1, services=True, preload_images=True, log=print)[0]
     yield inv, box, host
     box.down(log=lambda m: None)
 
