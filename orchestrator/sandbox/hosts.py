@@ -17,9 +17,8 @@ import yaml
 from orchestrator import vault
 from orchestrator.errors import BadInput
 from orchestrator.project import declared_roles_dir
-from orchestrator.sandbox import app_images
+from orchestrator.sandbox import app_images, docker_seed
 from orchestrator.sandbox import docker as d
-from orchestrator.sandbox import docker_seed
 from orchestrator.sandbox import ports as fixed_ports
 from orchestrator.sandbox.base_image import ensure_image, release
 from orchestrator.sandbox.hosts_file import write_hosts_file
