@@ -81,8 +81,9 @@ def suggestions_left(report: LynisReport, table: dict[str, dict[str, str]]) -> l
     out = []
     for raw in report.suggestions:
         test, text, details = lynis_entry(raw)
-        # `TEST:Word` explains one suggestion of a test whose details name what it is about (SSH-7408's option).
-        word = details.split()[0] if details else ""
+        # `TEST:Word` explains one suggestion of a test whose details name what it is about (SSH-7408's option),
+        # or, with no details, whose text starts with Word (HTTP-6710 has three texts and no details).
+        word = (details or text).split()[0] if (details or text) else ""
         known = table.get(f"{test}:{word}") or table.get(test) or {}
         out.append({"test": test, "text": _shown(text, details), "reason": known.get("reason", UNEXPLAINED),
                     "why": known.get("why", "")})

@@ -118,6 +118,19 @@ def test_every_suggestion_left_has_a_reason_or_is_shown_unexplained():
                                       "text": "Install libpam-tmpdir to set $TMP and $TMPDIR for PAM sessions"}
 
 
+def test_a_suggestion_without_details_is_explained_by_the_first_word_of_its_text():
+    """HTTP-6710 (measured on the e2e stack): the proxy's TLS profile is explained; a weak protocol or no HTTPS
+    at all, the same test id, stays unexplained."""
+    from orchestrator.validation import audits
+
+    texts = ["Change the HTTPS and SSL settings for enhanced protection of sensitive data and privacy",
+             "Disable weak protocol in nginx configuration",
+             "Add HTTPS to nginx virtual hosts for enhanced protection of sensitive data and privacy"]
+    report = parse_lynis_report("".join(f"suggestion[]=HTTP-6710|{text}|-|-|\n" for text in texts))
+    reasons = [item["reason"] for item in audits.suggestions_left(report, audits.load_lynis_left())]
+    assert reasons == ["operator", "unexplained", "unexplained"]
+
+
 def test_the_table_of_reasons_is_well_formed_and_ships_with_the_package(tmp_path):
     import tomllib
 
