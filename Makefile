@@ -36,7 +36,7 @@ test: setup
 test-unit: setup
 	$(BIN)/lint-imports
 	$(BIN)/python -m orchestrator.agents.docs --check roles/*
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n auto --maxprocesses=4 tests/unit
 
 test-integration: setup
 	$(AIDEVOPS) sandbox image

@@ -21,7 +21,7 @@ step "unit tests"
 $BIN/lint-imports || exit 1
 $BIN/python -m orchestrator.agents.docs --check roles/* || exit 1
 $BIN/python -m orchestrator.request.docs --check || exit 1
-$BIN/pytest -q tests/unit || exit 1
+$BIN/pytest -q -n auto --maxprocesses=4 tests/unit || exit 1
 
 step "shared images (cached by version)"
 for distro in $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p' | sort -u); do  # scenario:distro entries
