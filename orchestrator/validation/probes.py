@@ -118,13 +118,16 @@ def answered_json(r: Response) -> bool:
 def request_until(endpoint: dict, path: str = "/", *, settled=lambda r: r.status not in STARTING,
                   wait_seconds: float = 60, interval: float = 2, **kwargs) -> Response:
     """The request, repeated while the application is still starting (`settled` says when it is not), for at
-    most wait_seconds: the last answer. A refused or reset connection counts as starting until the end."""
+    most wait_seconds: the last answer. A refused or reset connection counts as starting until the end; a
+    certificate that does not verify is raised at once (waiting would not change it)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             r = request(endpoint, path, **kwargs)
             if settled(r) or time.monotonic() >= deadline:
                 return r
+        except ssl.SSLCertVerificationError:
+            raise  # a certificate that does not verify is the answer, not an application still starting
         except (ConnectionError, TimeoutError, ssl.SSLError) as exc:
             if time.monotonic() >= deadline:
                 raise ConnectionError(f"{path} did not answer within {wait_seconds:.0f}s: {exc}") from exc

@@ -1,5 +1,6 @@
 """probes.request_until: a request repeated while the application starts, against a real local HTTP server."""
 
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -7,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from orchestrator.validation import probes
+from tests.unit.test_supabase_gateway_check import _certificate
 
 
 class Starting(BaseHTTPRequestHandler):
@@ -76,3 +78,25 @@ def test_n8n_starting_page_is_not_taken_for_its_login(server):
     r = probes.request_until(server, "/rest/login", tls=False, method="POST", body=b"{}", interval=0.3,
                              wait_seconds=10, settled=probes.answered_json)
     assert r.status == 401 and r.headers["content-type"] == "application/json" and Starting.calls >= 3
+
+
+def test_a_certificate_that_does_not_verify_is_raised_at_once(tmp_path):
+    """The proxy serving a certificate for another name fails each HTTPS check at once, instead of being waited
+    for as if the application were starting (it made one e2e validate take 4 minutes)."""
+    cert, key = _certificate(tmp_path, ["wrong.example"])
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Starting)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    endpoint = {"hostname": "n8n.sandbox.test", "connect": "127.0.0.1", "https_port": httpd.server_address[1]}
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError, match="n8n.sandbox.test"):
+            probes.request_until(endpoint, "/healthz/readiness", ca_file=str(cert), interval=0.2, wait_seconds=30)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert time.monotonic() - t0 < 5
