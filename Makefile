@@ -8,7 +8,7 @@ INVENTORY ?= inventories/sandbox
 # A scenario runs on Debian 13 unless named scenario:distro (MOLECULE_DISTRO, .config/molecule/config.yml).
 MOLECULE_SCENARIOS ?= base_server base_server:debian12 dns nginx_proxy n8n supabase
 # `make test` leaves out base_server on Debian 13: tests/integration provisions a Debian 13 host with the same
-# role (a first run, a re-run that changes nothing, the same hardening checks through the validator's suite).
+# role (a first run, a re-run that changes nothing, and every hardening control checked over SSH).
 TEST_MOLECULE_SCENARIOS ?= base_server:debian12 dns nginx_proxy n8n supabase
 
 .PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean

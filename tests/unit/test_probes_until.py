@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from orchestrator.validation import probes
-from tests.unit.test_supabase_gateway_check import _certificate
+from tests.fakes.https_server import certificate, serve_https
 
 
 class Starting(BaseHTTPRequestHandler):
@@ -83,20 +83,10 @@ def test_n8n_starting_page_is_not_taken_for_its_login(server):
 def test_a_certificate_that_does_not_verify_is_raised_at_once(tmp_path):
     """The proxy serving a certificate for another name fails each HTTPS check at once, instead of being waited
     for as if the application were starting (it made one e2e validate take 4 minutes)."""
-    cert, key = _certificate(tmp_path, ["wrong.example"])
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Starting)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    endpoint = {"hostname": "n8n.sandbox.test", "connect": "127.0.0.1", "https_port": httpd.server_address[1]}
+    cert, key = certificate(tmp_path, ["wrong.example"])
     t0 = time.monotonic()
-    try:
+    with serve_https(Starting, cert, key) as port:
+        endpoint = {"hostname": "n8n.sandbox.test", "connect": "127.0.0.1", "https_port": port}
         with pytest.raises(ssl.SSLCertVerificationError, match="n8n.sandbox.test"):
             probes.request_until(endpoint, "/healthz/readiness", ca_file=str(cert), interval=0.2, wait_seconds=30)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
     assert time.monotonic() - t0 < 5

@@ -6,44 +6,21 @@ everyone in, a route missing, or the service behind it down must each fail the c
 """
 
 import base64
-import datetime
 import json
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from orchestrator.agents import services
 from orchestrator.validation.suites import test_supabase as suite
 from orchestrator.validation.suites.conftest import auth_headers
 from orchestrator.validation.targets import health_auth
+from tests.fakes.https_server import certificate, serve_https
 
 ANON = "anon-key-for-the-check"
 DASHBOARD = ("supabase", "dash-Pa55word")
 SECRETS = {"supabase_anon_key": ANON, "supabase_dashboard_username": DASHBOARD[0],
            "supabase_dashboard_password": DASHBOARD[1]}
-
-
-def _certificate(tmp_path, names):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
 
 
 class Kong(BaseHTTPRequestHandler):
@@ -95,23 +72,14 @@ class Kong(BaseHTTPRequestHandler):
 def gateway(tmp_path):
     """A loopback HTTPS gateway for supabase.example.com and studio.example.com; (targets, ca_file)."""
     names = ["supabase.example.com", "studio.example.com"]
-    cert, key = _certificate(tmp_path, names)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Kong)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    port = server.server_address[1]
+    cert, key = certificate(tmp_path, names)
     sites = {s.name: s for s in services()["supabase"].sites}
-    targets = {name: {"hostname": f"{sub}.example.com", "connect": "127.0.0.1", "https_port": port,
-                      "http_port": 0, "health": sites[name].health_path, "health_auth": health_auth(sites[name])}
-               for name, sub in (("supabase", "supabase"), ("studio", "studio"))}
-    Kong.behaviour = "healthy"
-    yield targets, str(cert)
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_https(Kong, cert, key) as port:
+        targets = {name: {"hostname": f"{sub}.example.com", "connect": "127.0.0.1", "https_port": port,
+                          "http_port": 0, "health": sites[name].health_path, "health_auth": health_auth(sites[name])}
+                   for name, sub in (("supabase", "supabase"), ("studio", "studio"))}
+        Kong.behaviour = "healthy"
+        yield targets, str(cert)
 
 
 def test_the_declaration_asks_for_the_anon_key_on_the_api_and_basic_auth_on_studio():
