@@ -7,9 +7,10 @@ AIDEVOPS := $(BIN)/aidevops
 INVENTORY ?= inventories/sandbox
 # A scenario runs on Debian 13 unless named scenario:distro (MOLECULE_DISTRO, .config/molecule/config.yml).
 MOLECULE_SCENARIOS ?= base_server base_server:debian12 dns nginx_proxy n8n supabase
-# `make test` leaves out base_server on Debian 13: tests/integration provisions a Debian 13 host with the same
-# role (a first run, a re-run that changes nothing, and every hardening control checked over SSH).
-TEST_MOLECULE_SCENARIOS ?= base_server:debian12 dns nginx_proxy n8n supabase
+# `make test` leaves out Molecule's base_server scenarios: tests/integration provisions a Debian 12 host with the
+# same role (a first run, a re-run that changes nothing, every hardening control checked over SSH, `strict`) and
+# the e2e stack a Debian 13 one.
+TEST_MOLECULE_SCENARIOS ?= dns nginx_proxy n8n supabase
 
 .PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
 
@@ -39,7 +40,7 @@ test-unit: setup
 	$(BIN)/pytest -q -n auto --maxprocesses=4 tests/unit
 
 test-integration: setup
-	$(AIDEVOPS) sandbox image
+	$(AIDEVOPS) sandbox image --os $${AIDEVOPS_TEST_OS:-debian12}
 	$(BIN)/pytest -q tests/integration
 
 test-e2e: setup

@@ -24,7 +24,9 @@ $BIN/python -m orchestrator.request.docs --check || exit 1
 $BIN/pytest -q -n auto --maxprocesses=4 tests/unit || exit 1
 
 step "shared images (cached by version)"
-for distro in $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p' | sort -u); do  # scenario:distro entries
+# The integration host's release (tests/integration/conftest.py), then those of scenario:distro entries.
+for distro in $(printf '%s\n' "${AIDEVOPS_TEST_OS:-debian12}" $(printf '%s\n' $SCENARIOS | sed -n 's/^[^:]*://p') \
+                | sort -u); do
   $BIN/aidevops sandbox image --os "$distro" || exit 1
 done
 $BIN/aidevops sandbox image || exit 1

@@ -45,12 +45,16 @@ class _F:  # the fields problems() reads, from a stored row
         self.status, self.severity, self.check_id = row["status"], row["severity"], row.get("check_id") or ""
 
 
-def validate(request: DeploymentRequest, *, audit: bool | None = None, note=lambda m: None,
-             cancel: threading.Event | None = None) -> ValidateOutcome:
-    """The validator phase alone, as a recorded run, executed as `aidevops run` executes it."""
-    if audit is not None:
-        request = replace(request, validation=request.validation.model_copy(update={"audit": audit}))
-    session = RunSession(request.inventory, "validate" + ("" if request.validation.audit else " --no-audit"))
+def validate(request: DeploymentRequest, *, audit: bool | None = None, drill: bool | None = None,
+             note=lambda m: None, cancel: threading.Event | None = None) -> ValidateOutcome:
+    """The validator phase alone, as a recorded run, executed as `aidevops run` executes it. `audit` and `drill`,
+    when given, replace the request's validation.audit and validation.drill for this run."""
+    overrides = {k: v for k, v in (("audit", audit), ("drill", drill)) if v is not None}
+    if overrides:
+        request = replace(request, validation=request.validation.model_copy(update=overrides))
+    command = "validate" + ("" if request.validation.audit else " --no-audit") \
+        + ("" if request.validation.drill else " --no-drill")
+    session = RunSession(request.inventory, command)
     session.bus.subscribe(lambda m: note(str(m.content)), topics=[Topic.NOTE])
     session.start(request.as_dict())
     executor = PhaseExecutor(session, request, controller_agents={PHASE: agent.run}, results={},

@@ -3,7 +3,7 @@ host of the e2e stack, runs `aidevops run` as a user would, checks what the user
 recorded, and puts the host back (the other e2e modules share it).
 
 Faults: the apt/dpkg lock held by another process, port 80 taken by another process, Docker's daemon
-stopped, the disk full where n8n writes. The helpers here serve test_faults_acme and test_faults_reboot too.
+stopped, the disk full where n8n writes. The helpers here serve test_faults_acme too.
 """
 
 import json
@@ -49,23 +49,24 @@ APT_LOCK_HELD = ("! python3 -c \"import fcntl; f=open('/var/lib/dpkg/lock-fronte
 
 
 def test_a_held_apt_lock_is_waited_for_then_the_phase_goes_on(stack, first_run):
-    """Something must need the lock on a re-run: a base package is removed first, base_server installs it back."""
+    """Something must need the lock on a re-run: certbot is removed first, nginx_proxy installs it back. (Both
+    roles wait for the lock the same way, `lock_timeout`; nginx_proxy's phase is the shorter run.)"""
     inv, _, host = stack
     hold = 45
-    on_host(host, f"rm -f {RELEASED}; DEBIAN_FRONTEND=noninteractive apt-get remove -y -q jq")
+    on_host(host, f"rm -f {RELEASED}; DEBIAN_FRONTEND=noninteractive apt-get remove -y -q certbot")
     with transient_unit(host, "aidevops-fault-apt-lock", HOLD_APT_LOCK.format(seconds=hold), APT_LOCK_HELD):
-        r, shown, _ = run(inv, "--only", "base_server")
+        r, shown, _ = run(inv, "--only", "nginx_proxy")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    base = phases(shown)["base_server"]
-    assert base["status"] == "succeeded" and "recover" not in (base["reason"] or ""), base
-    assert "changed: Ensure the base packages are installed." in r.stdout
+    proxy = phases(shown)["nginx_proxy"]
+    assert proxy["status"] == "succeeded" and "recover" not in (proxy["reason"] or ""), proxy
+    assert "changed: Install nginx, certbot and openssl." in r.stdout
     assert shown["host_stats"][0]["failures"] == 0
-    # apt waited for the holder to let go, then installed jq (dpkg's own log, on the host's clock).
+    # apt waited for the holder to let go, then installed certbot (dpkg's own log, on the host's clock).
     released = float(on_host(host, f"cat {RELEASED}").stdout)
-    installed = on_host(host, "grep ' status installed jq:' /var/log/dpkg.log | tail -1 | cut -c1-19").stdout.strip()
+    installed = on_host(host, "grep ' status installed certbot:' /var/log/dpkg.log | tail -1 | cut -c1-19").stdout.strip()
     when = float(on_host(host, f"date -d '{installed}' +%s").stdout)
-    assert when >= int(released), f"jq installed at {installed}, the lock was released at {released}"
-    assert on_host(host, "jq --version").stdout.startswith("jq-")
+    assert when >= int(released), f"certbot installed at {installed}, the lock was released at {released}"
+    assert on_host(host, "certbot --version 2>&1").stdout.startswith("certbot ")
 
 
 def test_port_80_taken_by_another_process_is_one_failure_naming_it(stack, first_run):

@@ -3,8 +3,8 @@ recorded; then `aidevops validate` finds each fault we inject on the host, with 
 puts the host back (the other e2e modules share it).
 
 Faults: a stopped service, an app listening on 0.0.0.0, a port opened in ufw, a missing security header, a
-certificate for another name. The fault checks use --no-audit to stay fast; the audits (Lynis, ssh-audit,
-sslyze) run once, last.
+certificate for another name. The fault checks use --no-audit and --no-drill to stay fast (the restore drill is
+tested in test_restore_drill); the audits (Lynis, ssh-audit, sslyze) run once, last.
 """
 
 import json
@@ -19,7 +19,7 @@ SITE = "/etc/nginx/sites-available/aidevops-proxy-n8n.conf"
 
 
 def validate(inv) -> tuple[int, dict]:
-    r = aidevops("validate", "--inventory", str(inv), "--no-audit", "--json", timeout=900)
+    r = aidevops("validate", "--inventory", str(inv), "--no-audit", "--no-drill", "--json", timeout=900)
     assert r.returncode in (0, 1, 3), r.stdout[-3000:] + r.stderr[-3000:]
     return r.returncode, json.loads(r.stdout)
 
@@ -61,29 +61,23 @@ def test_first_run_validator_phase_passed_with_findings_and_figures(stack, first
     assert summary in text, text
 
 
-def test_a_stopped_fail2ban_is_found(stack):
+def test_a_stopped_fail2ban_an_app_on_all_addresses_and_an_opened_port_are_found(stack):
+    """Three host faults, each found by its own check, in one validate."""
     inv, _, host = stack
     on_host(host, "systemctl stop fail2ban")
     try:
-        code, outcome = validate(inv)
+        with listener(host, "aidevops-val-any", 8088), listener(host, "aidevops-val-open", 8089):
+            on_host(host, "ufw allow 8089/tcp")
+            try:
+                code, outcome = validate(inv)
+            finally:
+                on_host(host, "ufw delete allow 8089/tcp", check=False)
     finally:
         on_host(host, "systemctl start fail2ban")
     bad = failed(outcome)
     assert code == 1, bad
     assert bad["base_server.fail2ban_sshd_jail"]["evidence"] == "fail2ban is not running"
     assert bad["base_server.fail2ban_sshd_jail"]["severity"] == "high"
-
-
-def test_an_app_on_all_addresses_is_found_and_an_opened_port_from_outside(stack):
-    inv, _, host = stack
-    with listener(host, "aidevops-val-any", 8088), listener(host, "aidevops-val-open", 8089):
-        on_host(host, "ufw allow 8089/tcp")
-        try:
-            code, outcome = validate(inv)
-        finally:
-            on_host(host, "ufw delete allow 8089/tcp", check=False)
-    bad = failed(outcome)
-    assert code == 1, bad
     assert "0.0.0.0:8088 (python3)" in bad["base_server.only_public_ports_listen_publicly"]["evidence"]
     # ufw drops 8088 from outside; 8089 was opened, so the scan from here sees it.
     assert bad["base_server.outside_port_scan"]["evidence"] == f"open from outside at {host.address}: 8089"

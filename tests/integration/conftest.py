@@ -11,6 +11,9 @@ from orchestrator.sandbox.hosts import Sandbox
 from tests.conftest import ROOT
 
 PREFIX = os.environ.get("AIDEVOPS_IT_PREFIX", "aidevops-it")  # another prefix keeps a second session apart
+# The e2e stack and Molecule's scenarios run Debian 13; this host runs Debian 12, so that `make test` deploys
+# base_server on both releases the role supports (AIDEVOPS_TEST_OS=debian13 for the other).
+TEST_OS = os.environ.get("AIDEVOPS_TEST_OS", "debian12")
 
 
 def pytest_collection_modifyitems(items):
@@ -27,7 +30,7 @@ def sandbox_inventory(tmp_path_factory):
     box = Sandbox(inv, prefix=PREFIX)
     box.down(log=lambda m: None)  # leftovers of an interrupted session
     # No ACME CA or DNS server: base_server needs neither (the e2e tests start them).
-    hosts = box.up(hosts=1, os_name=os.environ.get("AIDEVOPS_TEST_OS", "debian13"), services=False,
+    hosts = box.up(hosts=1, os_name=TEST_OS, services=False,
                    images=False, log=print)
     yield inv, box, hosts[0]
     box.down(log=lambda m: None)

@@ -57,8 +57,9 @@ def test_the_server_is_what_a_user_expects(sandbox_inventory):
 
 @pytest.mark.parametrize("name", list(hardening.CONTROLS))
 def test_each_control_of_the_default_level_holds(sandbox_inventory, name):
-    """The validator's (and Molecule's) hardening checks on this Debian 13 host, over SSH: what a container
-    cannot do is skipped with the role's reason. So `make test` needs no Molecule base_server run on Debian 13."""
+    """The validator's (and Molecule's) hardening checks on this host (Debian 12 unless AIDEVOPS_TEST_OS says
+    otherwise), over SSH: what a container cannot do is skipped with the role's reason. So `make test` needs no
+    Molecule base_server run of its own."""
     _inv, box, host = sandbox_inventory
     target = testinfra.get_host(f"ssh://root@127.0.0.1:{host.ssh_port}", ssh_extra_args=" ".join(box.ssh_options()))
     why_not = hardening.verify(target, name)

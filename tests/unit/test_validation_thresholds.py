@@ -7,6 +7,8 @@ import pytest
 
 from orchestrator.errors import BadInput
 from orchestrator.request import load_request
+from orchestrator.state import StateDir
+from orchestrator.store import RunStore
 from orchestrator.validation.agent import planned_suites
 from orchestrator.validation.findings import Finding, verdict
 from orchestrator.validation.standalone import exit_code
@@ -172,8 +174,12 @@ def test_validate_no_audit_overrides_the_request(monkeypatch, inventory):
     request = load_request(inventory)
     outcome = standalone.validate(request, audit=False)
     assert seen["validation"].audit is False and request.validation.audit is True
+    assert seen["validation"].drill is True  # not given: the request's
     assert seen["validation"].lynis_min_index == request.validation.lynis_min_index
     assert outcome.status == "succeeded"
+    outcome = standalone.validate(request, drill=False)  # `--no-drill`: the restore drill left out
+    assert seen["validation"].drill is False and seen["validation"].audit is True and request.validation.drill
+    assert RunStore(StateDir(request.inventory).db).run(outcome.run_id).command == "validate --no-drill"
 
 
 def test_base_servers_hardening_suite_runs_beside_it_when_it_exists(tmp_path, monkeypatch):
