@@ -52,6 +52,24 @@ def print_plan(request, plan, resume=None) -> None:
             table.add_row(str(n), pid, p.agent.title, ", ".join(p.depends_on) or "-", state)
     console.print(table)
     console.print("phases with the same # can run side by side", style="dim")
+    print_placement(request, plan)
+
+
+def print_placement(request, plan) -> None:
+    """With more than one host: what runs on each, and why each service is where it is."""
+    if len(request.hosts) < 2:
+        return
+    placement = plan.placement
+    host_side = [p.id for p in plan.phases if not p.agent.entry]
+    console.print("[bold]placement[/] (inventory groups named after a service put it on their hosts):")
+    width = max(len(h.name) for h in request.hosts)
+    for host in request.hosts:
+        here = [p for p in placement.phases_on(host.name) if p in host_side]
+        console.print(f"  {host.name:<{width}}  {', '.join(here) or '-'}")
+    for phase in plan.phases:
+        if phase.agent.service:
+            console.print(f"  {phase.id}: {placement.reasons[phase.id]}", style="dim")
+    console.print("  validator and report: every host, from this machine", style="dim")
 
 
 def print_outcome(outcome, request, plan) -> None:
@@ -63,7 +81,7 @@ def print_outcome(outcome, request, plan) -> None:
         took = f" {r.duration:.1f}s" if r.duration is not None else ""
         why = f" - {r.reason}" if r.reason else ""
         console.print(f"  {r.phase:<12} {_status(r.status)}{took}{why}")
-    print_urls(outcome, request)
+    print_urls(outcome, request, plan)
     inv = request.inventory
     report = outcome.results.get("report")
     html = StateDir(inv).run_dir(outcome.run_id) / "report" / "report.html"
@@ -72,19 +90,23 @@ def print_outcome(outcome, request, plan) -> None:
     console.print(f"Review: aidevops runs show {outcome.run_id} --inventory {inv}", style="dim")
 
 
-def print_urls(outcome, request) -> None:
-    """The services that are up behind the proxy, and how to reach them from here on a sandbox."""
+def print_urls(outcome, request, plan=None) -> None:
+    """The services that are up behind the proxy, and how to reach them from here on a sandbox (each host
+    serves the names of the services placed on it)."""
     done = {SUCCEEDED, DEGRADED}
     agents = registry()
     proxy = next((a.id for a in agents.values() if a.tolerates), None)  # the agent that serves the services
     if proxy is None or outcome.results.get(proxy) is None or outcome.results[proxy].status not in done:
         return
-    names = []
+    names, served_by = [], {}
+    placed = plan.placement.hosts if plan is not None else {}
     for agent in agents.values():
         result = outcome.results.get(agent.id)
         # A service left out by --only counts as deployed earlier.
         if agent.service in request.services and result is not None and result.status in DONE:
-            names += [request.hostnames[site.name] for site in agent.declaration.service.sites]
+            for site in agent.declaration.service.sites:
+                names.append(request.hostnames[site.name])
+                served_by[request.hostnames[site.name]] = placed.get(agent.id)
     if not names:
         return
     console.print("[bold]Services[/]")
@@ -95,8 +117,11 @@ def print_urls(outcome, request) -> None:
         port = (host.vars.get("aidevops_published_ports") or {}).get("https")
         if not port:
             continue
+        here = [n for n in names if served_by[n] is None or host.name in served_by[n]]
+        if not here:
+            continue
         console.print(f"  from this machine ({host.name}, published port {port}):", style="dim")
-        for name in names:
+        for name in here:
             console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",
                           markup=False, soft_wrap=True)  # a command to copy: never wrapped
 

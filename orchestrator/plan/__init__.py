@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.agents import AgentSpec, registry
 from orchestrator.errors import BadInput
+from orchestrator.plan.placement import Placement, place
 from orchestrator.request import STRATEGIES, DeploymentRequest
 
 
@@ -26,6 +27,7 @@ class Phase:
     reason: str = ""  # why not available
     selected: bool = True  # False when --only left it out
     kept: Kept | None = None  # set by `run --resume` for a phase done earlier in the chain
+    hosts: tuple[str, ...] | None = None  # where it runs (placement.py), when only some of the inventory's hosts
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Plan:
     max_parallel: int
     strategy_reason: str
     notes: list[str] = field(default_factory=list)
+    placement: Placement = field(default_factory=lambda: Placement({}))
 
     def phase(self, phase_id: str) -> Phase:
         return next(p for p in self.phases if p.id == phase_id)
@@ -88,12 +91,17 @@ def build_plan(request: DeploymentRequest, strategy: str | None = None, only: li
                 f"--only names a phase that is not in this plan: {', '.join(unknown)}",
                 hint=f"phases here: {', '.join(s.id for s in wanted)}",
             )
+    placement = place(request, wanted)
+    everyone = tuple(h.name for h in request.hosts)
     phases = []
     for spec in wanted:
         ok, reason = spec.available()
+        hosts = placement.hosts[spec.id]
         phases.append(Phase(
             id=spec.id, agent=spec, depends_on=tuple(a for a in spec.after if a in ids),
             available=ok, reason=reason, selected=not only or spec.id in only,
+            hosts=None if hosts == everyone else hosts,
         ))
     chosen, why = choose_strategy(request, strategy)
-    return Plan(phases=phases, strategy=chosen, max_parallel=request.max_parallel, strategy_reason=why)
+    return Plan(phases=phases, strategy=chosen, max_parallel=request.max_parallel, strategy_reason=why,
+                placement=placement)

@@ -58,8 +58,12 @@ def _status_of(phases: list[dict[str, Any]]) -> str:
     return outcome_status(p["status"] for p in phases if p["status"] != RUNNING)[0]
 
 
-def _hosts(inventory: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Each host of the run with the address its DNS records point at (as the dns role picks it)."""
+CONTROLLER_SIDE = ("validator", "report")  # they run on this machine, for every host
+
+
+def _hosts(inventory: Path, names: list[str], placement: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """Each host of the run with the address its DNS records point at (as the dns role picks it), and the
+    host-side phases placed on it (recorded with the run's request)."""
     try:
         hosts = {h.name: h.vars for h in load_hosts(inventory)}
     except AidevopsError:  # the inventory changed since: the names are still worth showing
@@ -69,7 +73,8 @@ def _hosts(inventory: Path, names: list[str]) -> list[dict[str, Any]]:
         hv = hosts.get(name, {})
         address = next((str(hv[k]) for k in ("dns_target_ipv4", "aidevops_sandbox_address", "ansible_host")
                         if hv.get(k) and "{{" not in str(hv[k])), None)
-        out.append({"name": name, "address": address, "os": hv.get("aidevops_sandbox_os")})
+        runs = [phase for phase, on in (placement or {}).items() if name in on and phase not in CONTROLLER_SIDE]
+        out.append({"name": name, "address": address, "os": hv.get("aidevops_sandbox_os"), "runs": runs})
     return out
 
 
@@ -247,7 +252,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
     served = {s["key"]: s["hostname"] for s in services}
     up = {s["key"]: s["hostname"] for s in services if s["up"]}  # the proxy has a site for these only
 
-    hosts = _hosts(inventory, request.get("hosts", []))
+    hosts = _hosts(inventory, request.get("hosts", []), request.get("placement"))
     dns_records = []
     if request.get("dns_provider") not in (None, "none") and "dns" in by_phase:
         # As the dns role picks them, on each host that serves the names: dns_target_ipv4 if set, else that

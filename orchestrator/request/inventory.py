@@ -75,8 +75,10 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
         raise fail("", f"expected a mapping with an 'all' group, got {_kind(data)}",
                    "see inventories/example/hosts.yml")
     found: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[str]] = {}  # host -> the groups it is in, in the order the file names them
 
-    def walk(group: Any, inherited: dict[str, Any], key: str, depth: int = 0) -> None:
+    def walk(group: Any, inherited: dict[str, Any], key: str, depth: int = 0,
+             names: tuple[str, ...] = ()) -> None:
         if group is None:
             return
         if not isinstance(group, dict):
@@ -97,18 +99,20 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
                            "letters, digits, '.', '-', '_' (ranges like web[1:3] are not expanded)")
             found[name] = {**found.get(name, {}), **gvars,
                            **_variables(hvars, f"{key}.hosts.{name}", fail)}
+            held = groups.setdefault(name, [])
+            held += [g for g in names if g not in held]
         children = group.get("children")
         if children is not None and not isinstance(children, dict):
             raise fail(f"{key}.children", f"expected a mapping of groups, got {_kind(children)}",
                        "write each child group as `name:` with its hosts indented below it")
         for child, body in (children or {}).items():
-            walk(body, gvars, f"{key}.children.{str(child)[:40]}", depth + 1)
+            walk(body, gvars, f"{key}.children.{str(child)[:40]}", depth + 1, (*names, str(child)))
 
     for top, body in data.items():
-        walk(body, {}, str(top)[:40])
+        walk(body, {}, str(top)[:40], names=() if top == "all" else (str(top),))
     if not found:
         raise fail("", "the inventory lists no host", "add one under all.hosts")
-    hosts = tuple(Host(name, hvars) for name, hvars in found.items())
+    hosts = tuple(Host(name, hvars, tuple(groups.get(name, ()))) for name, hvars in found.items())
     for host in hosts:
         key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
         if key and "{{" not in str(key):

@@ -14,6 +14,7 @@ from orchestrator.request.validation import ValidationSettings
 class Host:
     name: str
     vars: dict[str, Any]
+    groups: tuple[str, ...] = ()  # the inventory groups that list it, directly or as a child group's host; not `all`
 
 
 @dataclass(frozen=True)

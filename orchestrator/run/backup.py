@@ -12,6 +12,7 @@ from orchestrator.agents import registry
 from orchestrator.agents.registry import AgentSpec
 from orchestrator.outcome import CANCELLED, SUCCEEDED, PhaseResult
 from orchestrator.plan import Phase
+from orchestrator.plan.placement import limit_for, service_hosts
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
 from orchestrator.run.bus import Topic
@@ -79,9 +80,13 @@ def take_backups(request: DeploymentRequest, services: list[str], *, note=lambda
     pump = EventPump(session.bus, session.redactor)
     results_dir = session.run_dir / RESULTS
     extravars = {"aidevops_backup_services": services, "aidevops_backup_results": str(results_dir)}
+    placed = service_hosts(request, services)
     executor = PhaseExecutor(session, request, controller_agents={}, results={}, cancel=cancel, pump=pump,
-                             failures=failures, variables=lambda phase: extravars)
-    phase = Phase(PHASE, AgentSpec(PHASE, "Backup now", (), playbook=PLAYBOOK), depends_on=(), available=True)
+                             failures=failures, variables=lambda phase: extravars,
+                             placement={s: list(h) for s, h in placed.items()})
+    limit = limit_for(request, services)
+    phase = Phase(PHASE, AgentSpec(PHASE, "Backup now", (), playbook=PLAYBOOK), depends_on=(), available=True,
+                  hosts=tuple(limit.split(",")) if limit else None)
     session.start(request.as_dict(), services=services)
     results_dir.mkdir(parents=True, exist_ok=True)
     result = PhaseResult(PHASE, CANCELLED, "cancelled by the user")  # unless it ends by itself

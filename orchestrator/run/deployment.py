@@ -59,7 +59,7 @@ class Deployment:
             self.session, request, controller_agents=controller_agents, results=self.results, cancel=self.cancel,
             check=check, pump=self.pump, failures=self.failures, recovery=self.recovery,
             variables=lambda phase: (self.decisions.variables if self.decisions else {}).get(phase, {}),
-            before=self._before_phase)
+            placement=plan.placement.services(request), before=self._before_phase)
 
     def decide(self) -> PlanDecisions:
         """Strategic and tactical decisions, applied to the plan; call before printing the plan."""
@@ -96,7 +96,9 @@ class Deployment:
 
     def run(self) -> RunOutcome:
         self.decide()
-        self.session.start(self.request.as_dict(), resumed_from=self.resumed_from, strategy=self.plan.strategy,
+        # The placement is recorded with the request: the report says what ran where.
+        placed = {phase: list(hosts) for phase, hosts in self.plan.placement.hosts.items()}
+        self.session.start({**self.request.as_dict(), "placement": placed}, resumed_from=self.resumed_from, strategy=self.plan.strategy,
                            phases=[p.id for p in self.plan.phases])
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
         scheduler = Scheduler(self.plan, self.executor.execute, on_result=self.executor.finished,

@@ -34,6 +34,7 @@ class PhaseExecutor:
                  pump: EventPump | None = None, failures: FailureCollector | None = None,
                  recovery: Recovery | None = None,
                  variables: Callable[[str], dict] = lambda phase: {},
+                 placement: dict[str, list[str]] | None = None,
                  before: Callable[[Phase], None] = lambda phase: None):
         self.session, self.request = session, request
         self.controller_agents = controller_agents
@@ -41,6 +42,8 @@ class PhaseExecutor:
         self.results = results  # finished phases, kept by the run
         self.cancel, self.check = cancel, check
         self.variables = variables  # the phase's AI-chosen role variables
+        # service -> its hosts, for the roles that serve or publish only what is placed on their host
+        self.placement_vars = {"aidevops_placement": placement} if placement is not None else {}
         self.before = before  # called before a phase starts its work (the run's hooks)
         self._last_failures: dict[str, list] = {}  # phase -> the failed tasks of its last attempt, for recovery
 
@@ -85,7 +88,9 @@ class PhaseExecutor:
             # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
             # aidevops_command: `check` lets a role show the diff of a file it otherwise hides (masked here).
             extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed,
-                       "aidevops_command": self.session.command},
+                       "aidevops_command": self.session.command, **self.placement_vars},
+            # Placed on some of the inventory's hosts only: Ansible's own --limit keeps the others out.
+            limit=",".join(phase.hosts) if phase.hosts is not None else None,
             check=self.check,
         )
         self.pump.flush()  # this attempt's events are all on the bus: its failures are known

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrator import errors
 from orchestrator.outcome import CANCELLED, FAILED, SUCCEEDED, PhaseResult
+from orchestrator.plan.placement import limit_for
 from orchestrator.request import DeploymentRequest
 from orchestrator.run.artifacts import scrub
 from orchestrator.run.bus import Topic
@@ -86,7 +87,8 @@ def restore(request: DeploymentRequest, service: str, snapshot: str, *, cancel: 
         ran = run_playbook(phase=phase, playbook=PLAYBOOK, inventory=request.inventory,
                            private_data_dir=session.phase_dir(phase), events=pump.queue, cancel=cancel,
                            extravars={"restore_service": service, "restore_snapshot": snapshot,
-                                      "aidevops_run_id": session.run_id})
+                                      "aidevops_run_id": session.run_id},
+                           limit=limit_for(request, [service]))
         pump.flush()
         handed.update(ran.custom_stats.get("aidevops_restore") or {})
         if ran.status == "successful":

@@ -19,6 +19,7 @@ from typing import Any
 
 from orchestrator.errors import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, BadInput
 from orchestrator.outcome import FAILED, SUCCEEDED, PhaseResult
+from orchestrator.plan.placement import hosts_of, limit_for
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
 from orchestrator.run.artifacts import scrub
@@ -160,12 +161,13 @@ class Upgrade:
                     phase=UPGRADE_PHASE, playbook=PLAYBOOKS[self.service], inventory=self.request.inventory,
                     private_data_dir=private, events=pump.queue, cancel=self.cancel,
                     extravars={"n8n_version": self.version, "n8n_upgrade_outcome_dir": str(outcomes),
-                               "aidevops_run_id": self.run_id})
+                               "aidevops_run_id": self.run_id},
+                    limit=limit_for(self.request, [self.service]))
                 pump.flush()
         finally:
             runner.kill_run_leftovers(s.run_dir)
         scrub(private, s.redactor)
-        hosts = [HostUpgrade.read(h.name, outcomes / f"{h.name}.json") for h in self.request.hosts]
+        hosts = [HostUpgrade.read(h, outcomes / f"{h}.json") for h in hosts_of(self.request, self.service)]
         status, code = exit_code(hosts)
         if self.cancel.is_set() or run.status == "canceled":
             status, code = "cancelled", EXIT_CANCELLED

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.agents import services as declared_services
+from orchestrator.plan.placement import hosts_of, limit_for
 from orchestrator.redact import Redactor
 from orchestrator.run.artifacts import scrub
 from orchestrator.run.runner import run_playbook
@@ -176,12 +177,13 @@ def drilled_services(request) -> list[str]:
 
 def run(*, inventory: Path, service: str, hosts: list[str], folder: Path, redactor: Redactor,
         cancel: threading.Event, extravars: dict[str, Any] | None = None,
-        events: queue.Queue | None = None) -> list[DrillResult]:
-    """The drill playbook for one service on every host; its results. Artifacts stay in folder (scrubbed);
+        events: queue.Queue | None = None, limit: str | None = None) -> list[DrillResult]:
+    """The drill playbook for one service on its hosts (LIMIT, Ansible's --limit); its results. Artifacts stay in folder (scrubbed);
     its task events go to `events` (a run's EventPump) when given."""
     events = events if events is not None else queue.Queue()
     ran = run_playbook(phase=f"drill-{service}", playbook=PLAYBOOK, inventory=inventory, private_data_dir=folder,
-                       events=events, cancel=cancel, extravars={"restore_service": service, **(extravars or {})})
+                       events=events, cancel=cancel, extravars={"restore_service": service, **(extravars or {})},
+                       limit=limit)
     scrub(folder, redactor)
     problem = "" if ran.status == "successful" else f"the drill playbook ended {ran.status} (rc {ran.rc})"
     results = parse(ran.custom_stats, service, hosts, problem=problem)
@@ -196,7 +198,8 @@ def drill_and_judge(ctx, service: str, events: queue.Queue | None = None
     """The drill of one service in a phase (validator, restore): run, judged, recorded in the store (drills),
     alerts raised for the operator. The findings and figures are the caller's to record."""
     ctx.note(f"restore drill of {service}")
-    results = run(inventory=ctx.request.inventory, service=service, hosts=[h.name for h in ctx.request.hosts],
+    results = run(inventory=ctx.request.inventory, service=service, hosts=list(hosts_of(ctx.request, service)),
+                  limit=limit_for(ctx.request, [service]),
                   folder=ctx.phase_dir / f"drill-{service}", redactor=ctx.redactor, cancel=ctx.cancel,
                   events=events)
     findings, figures = [], []

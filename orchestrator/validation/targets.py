@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.agents import services as declared_services
+from orchestrator.plan import build_plan
 from orchestrator.request import DeploymentRequest, Host
 
 PUBLIC_PORTS = [22, 80, 443]
@@ -20,9 +21,15 @@ PUBLIC_PORTS = [22, 80, 443]
 COMMON_PORTS = [2375, 2376, 3000, 3306, 5000, 5432, 6379, 8443, 9000, 9090, 9200, 11211, 27017, *range(8000, 8101)]
 
 
+def placement(request: DeploymentRequest) -> dict[str, tuple[str, ...]]:
+    """agent -> the hosts it runs on (orchestrator/plan/placement.py: inventory groups named after services)."""
+    return build_plan(request).placement.hosts
+
+
 def serving_hosts(request: DeploymentRequest, service: str) -> tuple[Host, ...]:
-    """The hosts a service is placed on, each with its own proxy and certificates (today: every host)."""
-    return request.hosts
+    """The hosts a service is placed on, each with its own proxy and certificates."""
+    names = placement(request).get(service, ())
+    return tuple(h for h in request.hosts if h.name in names)
 
 
 def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str, Any]]:
@@ -80,6 +87,7 @@ def suite_config(request: DeploymentRequest, services: list[str]) -> dict[str, A
         "domain": request.domain,
         "services": services,
         "hosts": hosts(request),
+        "placement": {agent: list(names) for agent, names in placement(request).items()},
         "endpoints": endpoints(request, services) if services else [],
         "app_ports": app_ports(services),
         "public_ports": PUBLIC_PORTS,

@@ -131,6 +131,8 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
      "all.hosts: 'my server' is not a host name"),
     ("host-name-a-number-list", put(HOSTS, "all:\n  hosts:\n    [1, 2]:\n"), HOSTS, "a key that is a list"),
     ("group-key-typo", sub(HOSTS, "  hosts:", "  host:"), HOSTS, "all.host: unknown key"),
+    ("every-host-in-another-services-group", put(HOSTS, "all:\n  children:\n    n8n:\n      hosts:\n        vps-1:\n"),
+     HOSTS, "service supabase has no host: every host is in another service's group (n8n)"),
     ("variable-name-with-a-space", sub(HOSTS, "ansible_user: root", "ansible user: root"), HOSTS,
      "all.vars.ansible user: 'ansible user' is not a variable name"),
     ("hosts-file-a-list", put(HOSTS, "- vps-1\n"), HOSTS, "expected a mapping with an 'all' group, got a list"),

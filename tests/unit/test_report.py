@@ -388,3 +388,23 @@ def test_runs_show_lists_the_security_audit(store, inv):
     assert web2["level"] == "strict" and web2["lynis"]["value"] == 88
     assert [(s["test"], s["reason"]) for s in web2["suggestions"]] == [
         ("BOOT-5122", "operator"), ("KRNL-5820", "unexplained"), ("AUTH-9230", "unexplained")]
+
+
+def test_a_report_of_two_hosts_says_what_runs_where(store, inv):
+    write(inv / "hosts.yml", "all:\n  hosts:\n    web1:\n      ansible_host: 203.0.113.10\n"
+                             "    db1:\n      ansible_host: 203.0.113.20\n")
+    run_id = "20261125-220000-abcd"
+    placement = {"base_server": ["web1", "db1"], "dns": ["web1", "db1"], "n8n": ["web1"], "supabase": ["db1"],
+                 "nginx_proxy": ["web1", "db1"], "validator": ["web1", "db1"], "report": ["web1", "db1"]}
+    store.start_run(run_id, str(inv), "run", {"inventory": str(inv), "domain": "client.example",
+                                              "admin_email": "ops@client.example", "services": ["n8n", "supabase"],
+                                              "dns_provider": "rfc2136", "hostnames": {}, "hosts": ["web1", "db1"],
+                                              "placement": placement},
+                    str(inv / ".aidevops/runs" / run_id))
+    store.finish_run(run_id, "succeeded", 0, 10.0)
+    files = render(store, inv, run_id)
+    for text in (files.markdown.read_text(), files.html.read_text()):
+        assert "web1 (203.0.113.10): base_server, dns, n8n, nginx_proxy; " in text.replace(
+            '<span class="muted">', "").replace("</span>", "")
+        assert "db1 (203.0.113.20): base_server, dns, supabase, nginx_proxy" in text.replace(
+            '<span class="muted">', "").replace("</span>", "")

@@ -1,6 +1,7 @@
 """Fixtures the suites share: the agent's configuration (targets, thresholds, CA) and the endpoint parameter.
 
-A suite that serves one service sets SERVICE = "<service>" and gets only that service's endpoints.
+A suite that serves one service sets SERVICE = "<service>" and gets only that service's endpoints. A suite of
+one agent (SERVICE, or AGENT for the others) checks only the hosts that agent is placed on.
 """
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         names = [e["hostname"] for e in _config(metafunc.config).get("endpoints", [])
                  if service is None or e["service"] == service]
         metafunc.parametrize("endpoint", names)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Host checks of an agent placed on some hosts only (inventory groups) leave the other hosts out."""
+    placement = _config(config).get("placement") or {}
+    kept, left_out = [], []
+    for item in items:
+        module = getattr(item, "module", None)
+        agent = getattr(module, "AGENT", None) or getattr(module, "SERVICE", None)
+        host = getattr(getattr(item, "callspec", None), "params", {}).get("_testinfra_host")
+        name = getattr(getattr(host, "backend", None), "host", None)
+        if agent in placement and name is not None and name not in placement[agent]:
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

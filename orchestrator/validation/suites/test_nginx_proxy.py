@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator.validation import probes
 
+AGENT = "nginx_proxy"  # its host checks run on the hosts the proxy is placed on
 # What roles/nginx_proxy/templates/snippets/security-headers.conf.j2 sends with every answer.
 SECURITY_HEADERS = ("strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy",
                     "permissions-policy")

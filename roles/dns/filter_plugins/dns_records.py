@@ -146,6 +146,14 @@ def dns_rrsets(by_zone):
     return out
 
 
+def placed_on(services, placement, host):
+    """The services placed on HOST: `aidevops_placement` (service -> hosts, set by the orchestrator when it
+    places services on inventory groups); without it, every service (a plain ansible-playbook run)."""
+    if not placement:
+        return list(services or [])
+    return [s for s in services or [] if host in (placement.get(s) or [])]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -155,4 +163,5 @@ class FilterModule:
             "aidevops_dns_records": dns_records,
             "aidevops_dns_by_zone": dns_by_zone,
             "aidevops_dns_rrsets": dns_rrsets,
+            "aidevops_placed_on": placed_on,
         }

@@ -46,7 +46,16 @@ def service_sites(declared, services, hostnames, upstreams):
             for s in declared if s["service"] in services]
 
 
+def placed_on(services, placement, host):
+    """The services placed on HOST: `aidevops_placement` (service -> hosts, set by the orchestrator when it
+    places services on inventory groups); without it, every service (a plain ansible-playbook run)."""
+    if not placement:
+        return list(services or [])
+    return [s for s in services or [] if host in (placement.get(s) or [])]
+
+
 class FilterModule:
     def filters(self):
         return {"aidevops_declared_sites": declared_sites, "aidevops_site_hostnames": site_hostnames,
-                "aidevops_site_upstreams": site_upstreams, "aidevops_service_sites": service_sites}
+                "aidevops_site_upstreams": site_upstreams, "aidevops_service_sites": service_sites,
+                "aidevops_placed_on": placed_on}

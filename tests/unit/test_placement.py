@@ -1,0 +1,169 @@
+"""Which hosts each phase runs on: inventory groups named after services, everything else where it is needed."""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import BadInput
+from orchestrator.plan import build_plan
+from orchestrator.request import load_request
+from tests.conftest import ROOT, write
+
+
+def hosts_yml(inventory, text: str) -> None:
+    write(inventory / "hosts.yml", text)
+
+
+def test_one_host_runs_every_phase(inventory):
+    placement = build_plan(load_request(inventory)).placement
+    assert placement.hosts == {p: ("local-1",) for p in
+                               ("base_server", "dns", "n8n", "supabase", "nginx_proxy", "validator", "report")}
+    assert placement.reasons["n8n"] == "every host"
+
+
+def test_hosts_without_service_groups_all_run_everything(inventory):
+    hosts_yml(inventory, "all:\n  hosts:\n    a:\n    b:\n  children:\n    web:\n      hosts:\n        b:\n")
+    placement = build_plan(load_request(inventory)).placement
+    assert set(placement.hosts.values()) == {("a", "b")}
+
+
+def test_a_group_per_service_splits_the_services_and_what_follows_them(inventory):
+    hosts_yml(inventory, "all:\n  hosts:\n    app-1:\n    db-1:\n"
+                         "  children:\n    n8n:\n      hosts:\n        app-1:\n"
+                         "    supabase:\n      hosts:\n        db-1:\n")
+    request = load_request(inventory)
+    assert [h.groups for h in request.hosts] == [("n8n",), ("supabase",)]
+    placement = build_plan(request).placement
+    assert placement.hosts["n8n"] == ("app-1",) and placement.hosts["supabase"] == ("db-1",)
+    assert placement.reasons["supabase"] == "the hosts of inventory group 'supabase'"
+    # Each host that serves a site gets its own proxy, certificates and DNS records; every host its base setup.
+    assert placement.hosts["nginx_proxy"] == placement.hosts["dns"] == ("app-1", "db-1")
+    assert placement.hosts["base_server"] == placement.hosts["validator"] == ("app-1", "db-1")
+    assert placement.phases_on("db-1") == ["base_server", "dns", "supabase", "nginx_proxy", "validator", "report"]
+    assert placement.services(request) == {"n8n": ["app-1"], "supabase": ["db-1"]}
+
+
+def test_a_service_without_a_group_goes_to_the_hosts_outside_the_service_groups(inventory):
+    hosts_yml(inventory, "all:\n  hosts:\n    big:\n    small:\n    spare:\n"
+                         "  children:\n    apps:\n      children:\n        supabase:\n          hosts:\n            big:\n")
+    request = load_request(inventory)
+    assert request.hosts[0].groups == ("apps", "supabase")  # a nested group counts
+    placement = build_plan(request).placement
+    assert placement.hosts["supabase"] == ("big",)
+    assert placement.hosts["n8n"] == ("small", "spare")
+    assert "no group named 'n8n'" in placement.reasons["n8n"]
+    assert placement.hosts["base_server"] == ("big", "small", "spare")
+
+
+def test_a_group_of_a_service_not_asked_for_places_nothing(inventory):
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
+          "  dns: {provider: none}\n")
+    hosts_yml(inventory, "all:\n  hosts:\n    a:\n    b:\n  children:\n    supabase:\n      hosts:\n        b:\n")
+    placement = build_plan(load_request(inventory)).placement
+    assert placement.hosts["n8n"] == ("a", "b")
+    assert "supabase" not in placement.hosts
+
+
+def test_a_service_left_without_a_host_is_one_clear_error(inventory):
+    hosts_yml(inventory, "all:\n  children:\n    n8n:\n      hosts:\n        a:\n")
+    with pytest.raises(BadInput) as caught:
+        build_plan(load_request(inventory))
+    message = str(caught.value)
+    assert "service supabase has no host: every host is in another service's group (n8n)" in message
+    assert "hosts.yml" in caught.value.where and "group named 'supabase'" in caught.value.hint
+
+
+def test_plan_shows_what_runs_on_each_host(inventory):
+    hosts_yml(inventory, "all:\n  hosts:\n    app-1:\n    db-1:\n"
+                         "  children:\n    supabase:\n      hosts:\n        db-1:\n")
+    r = subprocess.run([sys.executable, "-m", "orchestrator.cli", "plan", "--inventory", str(inventory)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "  app-1  base_server, dns, n8n, nginx_proxy" in lines
+    assert "  db-1   base_server, dns, supabase, nginx_proxy" in lines
+    assert "  supabase: the hosts of inventory group 'supabase'" in lines
+    assert "  n8n: the hosts in no service group (no group named 'n8n')" in lines
+
+
+STUB = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say where this runs and what is placed where.
+      ansible.builtin.debug:
+        msg: "{{ inventory_hostname }} {{ aidevops_placement | to_json }}"
+"""
+
+
+def test_a_run_runs_each_phase_on_its_hosts_only(inventory, tmp_path):
+    """Real ansible-runner on this machine (two local hosts): base_server on both, n8n on its group's host."""
+    home = tmp_path / "home"
+    write(home / "playbooks/base_server.yml", STUB)
+    write(home / "playbooks/n8n.yml", STUB)
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
+          "  dns: {provider: none}\n")
+    local = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
+    hosts_yml(inventory, f"all:\n  hosts:\n    local-1: {{{local}}}\n    local-2: {{{local}}}\n"
+                         "  children:\n    n8n:\n      hosts:\n        local-2:\n")
+    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--inventory", str(inventory)],
+                              capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
+
+    r = cli("run", "--only", "base_server,n8n", "--plain")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    shown = json.loads(cli("runs", "show", "--json").stdout)
+    ran = sorted((s["phase"], s["host"]) for s in shown["host_stats"])
+    assert ran == [("base_server", "local-1"), ("base_server", "local-2"), ("n8n", "local-2")]
+    # The role sees where each service is (what nginx_proxy and dns serve and publish per host).
+    n8n_dir = next(p["artifact_dir"] for p in shown["phases"] if p["phase"] == "n8n")
+    said = [json.loads(f.read_text())["event_data"]["res"]["msg"]
+            for f in Path(n8n_dir).rglob("job_events/*.json") if '"runner_on_ok"' in f.read_text()]
+    assert said == ['local-2 {"n8n": ["local-2"]}']
+
+
+@pytest.mark.parametrize("plugin", ["roles/nginx_proxy/filter_plugins/declared_sites.py",
+                                    "roles/dns/filter_plugins/dns_records.py"])
+def test_the_proxy_and_dns_roles_keep_the_services_placed_on_their_host(plugin):
+    spec = importlib.util.spec_from_file_location(Path(plugin).stem + "_placement", ROOT / plugin)
+    filters = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(filters)
+    placed_on = filters.FilterModule().filters()["aidevops_placed_on"]
+    placement = {"n8n": ["app-1"], "supabase": ["db-1"]}
+    assert placed_on(["n8n", "supabase"], placement, "app-1") == ["n8n"]
+    assert placed_on(["n8n", "supabase"], placement, "db-1") == ["supabase"]
+    assert placed_on(["n8n", "supabase"], placement, "spare") == []
+    assert placed_on(["n8n", "supabase"], {}, "app-1") == ["n8n", "supabase"]  # plain ansible-playbook: all
+
+
+def test_the_validator_checks_a_service_only_on_its_hosts(tmp_path):
+    """The suites' conftest leaves out the host checks of an agent on hosts it is not placed on (real testinfra,
+    two local hosts)."""
+    shutil.copy(ROOT / "orchestrator/validation/suites/conftest.py", tmp_path / "conftest.py")
+    write(tmp_path / "test_supabase.py", 'SERVICE = "supabase"\n\n\ndef test_containers_healthy(host):\n'
+                                         '    assert host.run("true").rc == 0\n')
+    write(tmp_path / "test_base_server.py", 'def test_sshd_running(host):\n    assert host.run("true").rc == 0\n')
+    local = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
+    write(tmp_path / "hosts.yml", f"all:\n  hosts:\n    app-1: {{{local}}}\n    db-1: {{{local}}}\n")
+    write(tmp_path / "config.json", json.dumps({"placement": {"supabase": ["db-1"], "base_server": ["app-1", "db-1"]}}))
+    out = tmp_path / "out.json"
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "orchestrator.validation.plugin", "-p", "no:cacheprovider",
+                        "-q", "--hosts=ansible://all", "--ansible-inventory=hosts.yml", "--aidevops-config=config.json",
+                        f"--aidevops-out={out}"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                       check=False, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                          "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    findings = json.loads(out.read_text())["findings"]
+    assert sorted((f["check_id"], f["host"]) for f in findings) == [
+        ("base_server.sshd_running", "app-1"), ("base_server.sshd_running", "db-1"),
+        ("supabase.containers_healthy", "db-1")]
