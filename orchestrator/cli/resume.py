@@ -9,7 +9,7 @@ import click
 
 from orchestrator.cli.common import open_store, resolve_inventory
 from orchestrator.errors import BadInput
-from orchestrator.plan import Plan, build_plan
+from orchestrator.plan import Plan, build_plan, recorded_request
 from orchestrator.request import DeploymentRequest, check_inventory
 from orchestrator.request.preflight import check_ca_file
 from orchestrator.run.resume import Resume, apply, find_run, select
@@ -31,7 +31,7 @@ def load_resume(inventory: str | None, run_id: str, *, strategy: str | None, onl
     try:
         source = find_run(store, request.inventory, run_id or None)
         plan = build_plan(request)
-        resume = select(store, source, request.as_dict(), plan)
+        resume = select(store, source, recorded_request(request, plan), plan)
     finally:
         store.close()
     if resume.nothing_to_do:

@@ -57,6 +57,11 @@ class Plan:
         return waves
 
 
+def recorded_request(request: DeploymentRequest, plan: Plan) -> dict:
+    """The request as a run records it: with the placement, which is role input too (a resume compares it)."""
+    return {**request.as_dict(), "placement": {phase: list(hosts) for phase, hosts in plan.placement.hosts.items()}}
+
+
 def choose_strategy(request: DeploymentRequest, requested: str | None) -> tuple[str, str]:
     """The strategy and why: the flag wins, then the request; `adaptive` decides from the request."""
     strategy = requested or request.strategy or "hybrid"

@@ -13,7 +13,7 @@ from orchestrator.ai.choice import AISettings
 from orchestrator.ai.choice import resolve as resolve_ai
 from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, recorded_plan, system_state
 from orchestrator.outcome import PhaseResult, RunOutcome, outcome_status
-from orchestrator.plan import Phase, Plan
+from orchestrator.plan import Phase, Plan, recorded_request
 from orchestrator.request import DeploymentRequest
 from orchestrator.run import runner
 from orchestrator.run.bus import Topic
@@ -96,9 +96,8 @@ class Deployment:
 
     def run(self) -> RunOutcome:
         self.decide()
-        # The placement is recorded with the request: the report says what ran where.
-        placed = {phase: list(hosts) for phase, hosts in self.plan.placement.hosts.items()}
-        self.session.start({**self.request.as_dict(), "placement": placed}, resumed_from=self.resumed_from, strategy=self.plan.strategy,
+        # The placement is recorded with the request: the report says what ran where, a resume compares it.
+        self.session.start(recorded_request(self.request, self.plan), resumed_from=self.resumed_from, strategy=self.plan.strategy,
                            phases=[p.id for p in self.plan.phases])
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
         scheduler = Scheduler(self.plan, self.executor.execute, on_result=self.executor.finished,

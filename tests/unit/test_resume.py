@@ -15,7 +15,7 @@ from orchestrator.agents.fingerprint import role_fingerprint
 from orchestrator.ai.choice import resolve
 from orchestrator.ai.planning import make_maker, recorded_plan
 from orchestrator.errors import BadInput
-from orchestrator.plan import build_plan
+from orchestrator.plan import build_plan, recorded_request
 from orchestrator.redact import Redactor
 from orchestrator.request import check_inventory
 from orchestrator.run.resume import (
@@ -129,6 +129,13 @@ def test_a_changed_request_runs_every_done_phase_again_and_names_the_keys(store,
     # Scheduling and validation settings change no role's work: nothing is re-run for them.
     assert request_changes({**request_.as_dict(), "strategy": "parallel", "max_parallel": 4,
                             "validation": {"ssl_grade": "A+"}}, request_.as_dict()) == []
+    # The placement is recorded with the request (a service moved to another host is role input); the same
+    # placement is no change.
+    plan = build_plan(request_)
+    same = recorded_request(request_, plan)
+    assert request_changes(same, recorded_request(request_, plan)) == []
+    moved = {**same, "placement": {**same["placement"], "n8n": ["elsewhere"]}}
+    assert request_changes(moved, same) == ["placement.n8n"]
 
 
 def test_a_chain_keeps_pointing_at_the_run_that_did_the_work(store, request_):
