@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from orchestrator.cli.common import inventory_option, resolve_inventory
+from orchestrator.cli.common import inventory_option, limit_option, resolve_inventory, with_limit
 from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_options
 
 
@@ -16,8 +16,9 @@ from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_option
 @inventory_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output: the drift per host and task.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
+@limit_option
 @wait_options
-def check(inventory, as_json, plain, wait, wait_timeout):
+def check(inventory, as_json, plain, limit, wait, wait_timeout):
     """Report what changed on the hosts since the last run, without changing anything.
 
     Every phase the last runs deployed runs again in Ansible check mode with diffs, with the same decisions;
@@ -35,7 +36,7 @@ def check(inventory, as_json, plain, wait, wait_timeout):
     from orchestrator.state import StateDir
     from orchestrator.store import RunStore
 
-    request = check_inventory(resolve_inventory(inventory), validates=False)
+    request = with_limit(check_inventory(resolve_inventory(inventory), validates=False), limit)
     plan = build_plan(request)
     db = StateDir(request.inventory).db
     if not db.exists():
@@ -51,7 +52,8 @@ def check(inventory, as_json, plain, wait, wait_timeout):
                                where=str(request.inventory), hint="deploy with `aidevops run` first")
     # Only what is deployed is checked; the validator and the report are not part of a check. Check mode changes
     # nothing, so no phase waits for another: one that cannot be checked leaves the others checked.
-    plan.phases = [dataclasses.replace(p, selected=p.id in deployed, depends_on=()) for p in plan.phases]
+    plan.phases = [dataclasses.replace(p, selected=p.id in deployed and not p.left_out, depends_on=())
+                   for p in plan.phases]
     hold_inventory(request.inventory, wait, wait_timeout)
     drift_check = DriftCheck(request, plan, controller_agents={}, decisions_from=latest.id,
                              ai=resolve(None, request.ai, request.inventory))

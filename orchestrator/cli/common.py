@@ -36,9 +36,9 @@ inventory_option = click.option(
 )
 
 
-def load_plan(inventory: str | None, strategy: str | None, only: str | None):
+def load_plan(inventory: str | None, strategy: str | None, only: str | None, limit: str | None = None):
     # Every file the run reads is checked before anything is created; the CA file only when it validates.
-    request = check_inventory(resolve_inventory(inventory), validates=False)
+    request = with_limit(check_inventory(resolve_inventory(inventory), validates=False), limit)
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     plan = build_plan(request, strategy, only_list)
     if any(p.agent.entry == "validator" and p.selected for p in plan.phases):
@@ -46,6 +46,21 @@ def load_plan(inventory: str | None, strategy: str | None, only: str | None):
     return request, plan
 
 
+def with_limit(request, limit: str | None):
+    """The request narrowed to the hosts an Ansible host pattern matches (`--limit`), as Ansible's own --limit."""
+    if not limit:
+        return request
+    from dataclasses import replace
+
+    from orchestrator.request.inventory import matching_hosts
+
+    return replace(request, limit=(limit, matching_hosts(request.inventory, limit, request.hosts)))
+
+
+limit_option = click.option(
+    "--limit", metavar="PATTERN",
+    help="Only these hosts, as Ansible's --limit (names, groups, web*, a:b, all:!db-1); each phase keeps the "
+         "hosts of its placement that match.")
 strategy_option = click.option(
     "--strategy", type=click.Choice(STRATEGIES),
     help="How phases are scheduled (default: the request's options.strategy, else hybrid).",

@@ -11,6 +11,7 @@ from orchestrator.cli.common import (
     confirm_critical,
     controller_agents,
     inventory_option,
+    limit_option,
     load_plan,
     only_option,
     strategy_option,
@@ -23,13 +24,14 @@ from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_option
 @inventory_option
 @strategy_option
 @only_option
+@limit_option
 @ai_option
 @yes_option
-def plan(inventory, strategy, only, ai, yes):
+def plan(inventory, strategy, only, limit, ai, yes):
     """Print the plan for an inventory without running anything; with --ai, the decisions it would use."""
     from orchestrator.cli.render import print_decisions_made, print_plan
 
-    request, the_plan = load_plan(inventory, strategy, only)
+    request, the_plan = load_plan(inventory, strategy, only, limit)
     if ai:
         from orchestrator.ai.choice import resolve
         from orchestrator.ai.planning import decide_plan, make_maker, strategy_fixed
@@ -51,6 +53,7 @@ def plan(inventory, strategy, only, ai, yes):
 @inventory_option
 @strategy_option
 @only_option
+@limit_option
 @click.option("--check", is_flag=True, help="Dry run: Ansible check mode with diffs; nothing is changed.")
 @click.option("--plain", is_flag=True, help="Plain progress lines even in a terminal.")
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
@@ -59,7 +62,7 @@ def plan(inventory, strategy, only, ai, yes):
 @ai_option
 @yes_option
 @wait_options
-def run(inventory, strategy, only, check, plain, resume, ai, yes, wait, wait_timeout):
+def run(inventory, strategy, only, limit, check, plain, resume, ai, yes, wait, wait_timeout):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run.
 
     One run per inventory at a time: while another holds it, this one is refused (exit 75) or, with --wait,
@@ -74,16 +77,17 @@ def run(inventory, strategy, only, check, plain, resume, ai, yes, wait, wait_tim
     if resume is not None:  # --only and --strategy are refused with it: the first run's stand
         from orchestrator.cli.resume import load_resume
 
-        loaded = load_resume(inventory, resume, strategy=strategy, only=only, check=check)
+        loaded = load_resume(inventory, resume, strategy=strategy, only=only, check=check, limit=limit)
         if loaded is None:  # nothing left to do: said, and nothing is created
             return
         request, the_plan, resumed = loaded
         hold_inventory(request.inventory, wait, wait_timeout)  # until the command ends, however it ends
         command = f"run --resume {resumed.source.id}"
     else:
-        request, the_plan = load_plan(inventory, strategy, only)
+        request, the_plan = load_plan(inventory, strategy, only, limit)
         hold_inventory(request.inventory, wait, wait_timeout)
-        command = "run" + (f" --only {only}" if only else "") + (f" --strategy {strategy}" if strategy else "")
+        command = "run" + (f" --only {only}" if only else "") + (f" --limit {limit}" if limit else "") \
+            + (f" --strategy {strategy}" if strategy else "")
     command += f" --ai {ai}" if ai else ""
     deployment = Deployment(request, the_plan, controller_agents=controller_agents(),
                             ai=resolve(ai, request.ai, request.inventory), confirm=confirm_critical(yes),

@@ -43,7 +43,7 @@ def print_plan(request, plan, resume=None) -> None:
                 why = resume.verdicts[pid].why
                 state = f"[cyan]{why}[/]" if why.startswith("re-run") else f"[dim]{why}[/]"
             elif not p.selected:
-                state = "[dim]left out by --only[/]"
+                state = f"[dim]{escape(p.left_out or 'left out by --only')}[/]"
             elif p.available:
                 how = f"playbooks/{p.agent.playbook}" if p.agent.playbook else "on this machine"
                 state = f"[green]ready[/] ({how})"

@@ -5,6 +5,8 @@ Every refusal is bad input raised before anything is created: the run store is o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from orchestrator.cli.common import open_store, resolve_inventory
@@ -16,11 +18,11 @@ from orchestrator.run.resume import Resume, apply, find_run, select
 
 
 def load_resume(inventory: str | None, run_id: str, *, strategy: str | None, only: str | None,
-                check: bool) -> tuple[DeploymentRequest, Plan, Resume] | None:
+                check: bool, limit: str | None = None) -> tuple[DeploymentRequest, Plan, Resume] | None:
     """The request read again, the plan marked with what is kept, and the resume; None when nothing is left to
     do (said on one line: the deployment the run asked for is there, which is not an error)."""
-    # The resumed run continues the first one: its selection and strategy are the first run's.
-    for flag, value in (("--only", only), ("--strategy", strategy)):
+    # The resumed run continues the first one: its selection, hosts and strategy are the first run's.
+    for flag, value in (("--only", only), ("--strategy", strategy), ("--limit", limit)):
         if value:
             raise BadInput(f"--resume continues a run with its own phases and strategy: {flag} cannot be changed",
                            hint=f"drop {flag}, or start a new run without --resume")
@@ -30,6 +32,10 @@ def load_resume(inventory: str | None, run_id: str, *, strategy: str | None, onl
     store = open_store(inventory)
     try:
         source = find_run(store, request.inventory, run_id or None)
+        kept_hosts = (source.request or {}).get("limit")
+        if kept_hosts:  # the first run's --limit holds for its resume
+            request = replace(request, limit=(",".join(kept_hosts),
+                                               tuple(h.name for h in request.hosts if h.name in kept_hosts)))
         plan = build_plan(request)
         resume = select(store, source, recorded_request(request, plan), plan)
     finally:

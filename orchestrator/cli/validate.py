@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from orchestrator.cli.common import inventory_option, resolve_inventory
+from orchestrator.cli.common import inventory_option, limit_option, resolve_inventory, with_limit
 from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_options
 
 
@@ -21,8 +21,9 @@ from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_option
               help="Run or skip the restore drill of the services with backups (default: the request's "
                    "validation.drill, else on).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@limit_option
 @wait_options
-def validate(inventory, audit, drill, as_json, wait, wait_timeout):
+def validate(inventory, audit, drill, as_json, limit, wait, wait_timeout):
     """Check the deployed hosts and services now (testinfra suites and security audits), as a recorded run.
 
     Exit 0 when every check passed, 1 when a critical/high one failed, 3 when only medium/low ones did, 75 when
@@ -31,7 +32,7 @@ def validate(inventory, audit, drill, as_json, wait, wait_timeout):
     from orchestrator.request import check_inventory
     from orchestrator.validation.standalone import validate as run_validation
 
-    request = check_inventory(resolve_inventory(inventory))
+    request = with_limit(check_inventory(resolve_inventory(inventory)), limit)
     hold_inventory(request.inventory, wait, wait_timeout)  # until the command ends, however it ends
     note = (lambda m: None) if as_json else (lambda m: click.echo(f"[validator] {m}", err=True))
     cancel = threading.Event()

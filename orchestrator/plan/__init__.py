@@ -28,6 +28,7 @@ class Phase:
     selected: bool = True  # False when --only left it out
     kept: Kept | None = None  # set by `run --resume` for a phase done earlier in the chain
     hosts: tuple[str, ...] | None = None  # where it runs (placement.py), when only some of the inventory's hosts
+    left_out: str = ""  # why it is not selected, when not by --only
 
 
 @dataclass
@@ -55,6 +56,10 @@ class Plan:
         for p in self.phases:
             waves[depth[p.id]].append(p.id)
         return waves
+
+
+def _placed(placement: Placement, agent: str) -> tuple[str, ...]:
+    return placement.unlimited.get(agent, ())
 
 
 def recorded_request(request: DeploymentRequest, plan: Plan) -> dict:
@@ -102,10 +107,13 @@ def build_plan(request: DeploymentRequest, strategy: str | None = None, only: li
     for spec in wanted:
         ok, reason = spec.available()
         hosts = placement.hosts[spec.id]
+        no_host = not hosts and request.limit is not None
         phases.append(Phase(
             id=spec.id, agent=spec, depends_on=tuple(a for a in spec.after if a in ids),
-            available=ok, reason=reason, selected=not only or spec.id in only,
+            available=ok, reason=reason, selected=(not only or spec.id in only) and not no_host,
             hosts=None if hosts == everyone else hosts,
+            left_out=f"left out by --limit (none of its hosts: {', '.join(_placed(placement, spec.id))})"
+            if no_host else "",
         ))
     chosen, why = choose_strategy(request, strategy)
     return Plan(phases=phases, strategy=chosen, max_parallel=request.max_parallel, strategy_reason=why,

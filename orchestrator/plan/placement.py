@@ -21,6 +21,7 @@ from orchestrator.request import DeploymentRequest
 class Placement:
     hosts: dict[str, tuple[str, ...]]  # phase -> the hosts it runs on, in inventory order
     reasons: dict[str, str] = field(default_factory=dict)  # phase -> why there
+    unlimited: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the same before `--limit` narrowed it
 
     def phases_on(self, host: str) -> list[str]:
         return [phase for phase, hosts in self.hosts.items() if host in hosts]
@@ -98,8 +99,12 @@ def place(request: DeploymentRequest, agents: list[AgentSpec]) -> Placement:
         else:  # it serves the services' sites (the proxy) or publishes their names (DNS): where they are
             hosts[agent.id] = serving
             reasons[agent.id] = "each host that serves a site"
-    ordered = {a.id: hosts[a.id] for a in agents}
-    return Placement(ordered, {a.id: reasons[a.id] for a in agents})
+    unlimited = {a.id: hosts[a.id] for a in agents}
+    limited = unlimited
+    if request.limit is not None:  # `--limit`: the placement stays the inventory's, its hosts are narrowed
+        kept = set(request.limit[1])
+        limited = {agent: tuple(h for h in names if h in kept) for agent, names in unlimited.items()}
+    return Placement(limited, {a.id: reasons[a.id] for a in agents}, unlimited)
 
 
 def _has_sites(agents: list[AgentSpec], service: str) -> bool:

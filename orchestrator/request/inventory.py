@@ -7,6 +7,8 @@ e.g. `all.children.web.vars`.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,25 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
                 raise fail("", f"host '{host.name}': ansible_ssh_private_key_file {str(key)[:80]} does not exist",
                            "point it at the SSH private key for this server")
     return hosts
+
+
+def matching_hosts(inventory: Path, pattern: str, hosts: tuple[Host, ...]) -> tuple[str, ...]:
+    """The hosts an Ansible host pattern (`--limit`) matches, resolved by Ansible's own inventory code so that
+    every form works as Ansible users expect (names, groups, `web*`, `a:b`, `all:!db-1`, `n8n:&prod`).
+    One clear error when it matches none."""
+    from ansible.inventory.manager import InventoryManager  # slow to import: only a --limit needs it
+    from ansible.parsing.dataloader import DataLoader
+
+    manager = InventoryManager(loader=DataLoader(), sources=[str(hosts_file(inventory))])
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # Ansible's own "could not match" warning: said below
+            manager.subset(pattern)
+            found = {h.name for h in manager.get_hosts()}
+    except Exception as exc:  # noqa: BLE001 - AnsibleError and its kin: any unreadable pattern is the user's input
+        raise BadInput(f"--limit {excerpt(pattern)}: {str(exc).splitlines()[0][:200]}",
+                       hint="an Ansible host pattern: host or group names, web*, a:b, all:!db-1") from None
+    names = tuple(h.name for h in hosts if h.name in found)
+    if not names:
+        raise BadInput(f"--limit {excerpt(pattern)} matches no host of the inventory", where=str(hosts_file(inventory)),
+                       hint=f"hosts: {', '.join(h.name for h in hosts)[:200]}")
+    return names

@@ -32,6 +32,8 @@ class DeploymentRequest:
     ai: dict[str, Any] = field(default_factory=dict)  # the `ai:` section, checked by parse_ai
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    # `--limit PATTERN`: the hosts it matched (the pattern as given, and the names); None: every host
+    limit: tuple[str, tuple[str, ...]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,4 +42,5 @@ class DeploymentRequest:
             "hostnames": dict(self.hostnames), "hosts": [h.name for h in self.hosts],
             "strategy": self.strategy, "max_parallel": self.max_parallel,
             "validation": self.validation.as_dict(), "notifications": self.notifications.model_dump(),
+            **({"limit": list(self.limit[1])} if self.limit else {}),
         }

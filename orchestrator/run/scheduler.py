@@ -39,7 +39,7 @@ class Scheduler:
         if self.cancel.is_set():
             return PhaseResult(phase.id, CANCELLED, "the run was cancelled before it started")
         if not phase.selected:
-            return PhaseResult(phase.id, NOT_SELECTED, "left out by --only")
+            return PhaseResult(phase.id, NOT_SELECTED, phase.left_out or "left out by --only")
         if not phase.available:
             return PhaseResult(phase.id, NOT_AVAILABLE, phase.reason)
         if phase.agent.always:

@@ -104,6 +104,13 @@ def run(ctx: PhaseContext) -> AgentResult:
     return AgentResult(status, reason)
 
 
+def _testinfra_hosts(request) -> str:
+    """testinfra's --hosts: every host, or those `--limit` kept."""
+    if request.limit is None:
+        return "ansible://all"
+    return ",".join(f"ansible://{name}" for name in request.limit[1])
+
+
 def run_suites(ctx: PhaseContext, files: list[str], config: dict) -> Outcome:
     inventory = ctx.request.inventory
     hosts_file = next((inventory / n for n in ("hosts.yml", "hosts.yaml") if (inventory / n).exists()),
@@ -112,7 +119,8 @@ def run_suites(ctx: PhaseContext, files: list[str], config: dict) -> Outcome:
     atomic.write_text(config_file, json.dumps(config, indent=2))
     out_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "pytest", "-p", "orchestrator.validation.plugin", "-p", "no:cacheprovider",
-           "-q", "-rN", "--no-header", "--tb=no", "--hosts=ansible://all", f"--ansible-inventory={hosts_file}",
+           "-q", "-rN", "--no-header", "--tb=no", f"--hosts={_testinfra_hosts(ctx.request)}",
+           f"--ansible-inventory={hosts_file}",
            f"--aidevops-config={config_file}", f"--aidevops-out={out_file}", *files]
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)  # ansible-inventory, ssh-audit, sslyze beside this Python

@@ -167,3 +167,77 @@ def test_the_validator_checks_a_service_only_on_its_hosts(tmp_path):
     assert sorted((f["check_id"], f["host"]) for f in findings) == [
         ("base_server.sshd_running", "app-1"), ("base_server.sshd_running", "db-1"),
         ("supabase.containers_healthy", "db-1")]
+
+
+def limited(inventory, pattern):
+    from orchestrator.cli.common import with_limit
+
+    return with_limit(load_request(inventory), pattern)
+
+
+FLEET = ("all:\n  hosts:\n    app-1:\n    app-2:\n    db-1:\n"
+         "  children:\n    supabase:\n      hosts:\n        db-1:\n    prod:\n      hosts:\n        app-1:\n        db-1:\n")
+
+
+@pytest.mark.parametrize("pattern,hosts", [
+    ("app-1", ("app-1",)), ("supabase", ("db-1",)), ("app-*", ("app-1", "app-2")), ("all:!db-1", ("app-1", "app-2")),
+    ("prod:&supabase", ("db-1",)), ("app-2,db-1", ("app-2", "db-1"))])
+def test_limit_takes_ansible_host_patterns(inventory, pattern, hosts):
+    hosts_yml(inventory, FLEET)
+    assert limited(inventory, pattern).limit == (pattern, hosts)
+
+
+def test_a_limit_that_matches_no_host_is_one_clear_error(inventory):
+    hosts_yml(inventory, FLEET)
+    with pytest.raises(BadInput) as caught:
+        limited(inventory, "web*")
+    assert caught.value.message == "--limit 'web*' matches no host of the inventory"
+    assert caught.value.hint.startswith("hosts: app-1, app-2, db-1")
+
+
+def test_limit_narrows_each_phase_to_its_hosts_in_the_limit(inventory):
+    hosts_yml(inventory, FLEET)
+    plan = build_plan(limited(inventory, "db-1"))
+    phases = {p.id: p for p in plan.phases}
+    assert phases["supabase"].hosts == ("db-1",) and phases["supabase"].selected
+    assert phases["base_server"].hosts == ("db-1",)
+    n8n = phases["n8n"]
+    assert not n8n.selected and n8n.left_out == "left out by --limit (none of its hosts: app-1, app-2)"
+    # The placement itself is the inventory's: n8n did not move to db-1.
+    assert plan.placement.unlimited["n8n"] == ("app-1", "app-2")
+
+
+def test_run_with_limit_runs_on_those_hosts_only_and_says_so(inventory, tmp_path):
+    home = tmp_path / "home"
+    write(home / "playbooks/base_server.yml", STUB)
+    write(home / "playbooks/n8n.yml", STUB)
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
+          "  dns: {provider: none}\n")
+    local = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
+    hosts_yml(inventory, f"all:\n  hosts:\n    local-1: {{{local}}}\n    local-2: {{{local}}}\n"
+                         "  children:\n    n8n:\n      hosts:\n        local-2:\n")
+    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--inventory", str(inventory)],
+                              capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
+
+    r = cli("run", "--only", "base_server,n8n", "--limit", "local-1", "--plain")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "left out by --limit (none of its hosts: local-2)" in r.stdout
+    shown = json.loads(cli("runs", "show", "--json").stdout)
+    assert sorted((s["phase"], s["host"]) for s in shown["host_stats"]) == [("base_server", "local-1")]
+    assert shown["run"]["command"] == "run --only base_server,n8n --limit local-1"
+    assert {p["phase"]: p["status"] for p in shown["phases"]}["n8n"] == "not_selected"
+    refused = cli("run", "--resume", "--limit", "local-2")
+    assert refused.returncode == 2 and "--limit cannot be changed" in refused.stderr
+
+
+def test_plan_with_a_limit_that_matches_nothing_says_one_line(inventory):
+    hosts_yml(inventory, FLEET)
+    r = subprocess.run([sys.executable, "-m", "orchestrator.cli", "plan", "--limit", "web*", "--inventory",
+                        str(inventory)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [f"error: {inventory}/hosts.yml: --limit 'web*' matches no host of the "
+                                     "inventory (hosts: app-1, app-2, db-1)"]
