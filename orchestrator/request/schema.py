@@ -9,9 +9,11 @@ they come from the roles' declarations and are checked in parse.py.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from orchestrator.errors import BadInput
 from orchestrator.request.ai import AISection
@@ -37,6 +39,26 @@ class Options(Section):
                           "hybrid (parallel, at most max_parallel at once; the default) or adaptive (the planner "
                           "decides from the request).")
     max_parallel: int = Field(2, ge=1, le=8, description="How many phases may run at once under hybrid.")
+    serial: int | str | None = Field(
+        None, description="Roll out in waves, Ansible's `serial`: a host count (1) or a share of the hosts ('30%'). "
+                          "Each host-side phase goes through the hosts wave by wave; a wave that fails stops the "
+                          "phase before the next wave (see max_fail_percentage) and the run after it. Default: "
+                          "every host at once. DNS, one API call per zone, is never split.")
+    max_fail_percentage: int | None = Field(
+        None, ge=0, le=100, description="With serial: the share of a wave's hosts (percent) that may fail before "
+                                        "the next wave is stopped, Ansible's `max_fail_percentage`; 0 stops at the "
+                                        "first failed host. Default: Ansible's (the next wave goes on unless every "
+                                        "host of a wave failed).")
+
+    @field_validator("serial", mode="before")
+    @classmethod
+    def _serial(cls, value: Any) -> Any:
+        ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1) or value is None or (
+            isinstance(value, str) and re.fullmatch(r"(100|[1-9][0-9]?)%", value) is not None)
+        if not ok:
+            raise PydanticCustomError("serial", "expected a host count (1 or more) or a percentage such as "
+                                                "'30%', got {value}", {"value": excerpt(value)})
+        return value
 
 
 class Request(Section):
@@ -132,9 +154,10 @@ def describe(error: dict) -> tuple[str, str, str | None]:
     if kind == "literal_error":
         noun = str(loc[-1]).split("_")[-1]
         return key, f"unknown {noun} {excerpt(value)}", f"expected one of {ctx['expected'].replace(chr(39), '')}"
-    if kind in ("domain", "email", "path", "ai_provider"):
+    if kind in ("domain", "email", "path", "ai_provider", "serial"):
         hint = {"domain": "expected a name like example.com", "email": "it receives certificate expiry notices",
-                "ai_provider": None, "path": "relative to the inventory or absolute"}[kind]
+                "ai_provider": None, "path": "relative to the inventory or absolute",
+                "serial": "Ansible's serial: hosts per wave"}[kind]
         return key, error["msg"], hint
     if kind in ("int_type", "int_parsing", "float_type", "float_parsing", "greater_than", "greater_than_equal",
                 "less_than", "less_than_equal", "int_from_float"):

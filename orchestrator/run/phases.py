@@ -44,6 +44,9 @@ class PhaseExecutor:
         self.variables = variables  # the phase's AI-chosen role variables
         # service -> its hosts, for the roles that serve or publish only what is placed on their host
         self.placement_vars = {"aidevops_placement": placement} if placement is not None else {}
+        # Waves of a fleet: Ansible's serial and max_fail_percentage, which the host playbooks take from these.
+        self.placement_vars.update({f"aidevops_{k}": request.options[k] for k in ("serial", "max_fail_percentage")
+                                    if request.options.get(k) is not None})
         self.before = before  # called before a phase starts its work (the run's hooks)
         self._last_failures: dict[str, list] = {}  # phase -> the failed tasks of its last attempt, for recovery
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
@@ -239,5 +240,51 @@ def test_plan_with_a_limit_that_matches_nothing_says_one_line(inventory):
     r = subprocess.run([sys.executable, "-m", "orchestrator.cli", "plan", "--limit", "web*", "--inventory",
                         str(inventory)], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert r.returncode == 2
-    assert r.stderr.splitlines() == [f"error: {inventory}/hosts.yml: --limit 'web*' matches no host of the "
-                                     "inventory (hosts: app-1, app-2, db-1)"]
+    assert r.stderr.splitlines() == [(f"error: {inventory}/hosts.yml: --limit 'web*' matches no host of the "
+                                      "inventory (hosts: app-1, app-2, db-1)")]
+
+
+def test_waves_of_one_stop_after_a_failed_wave(inventory, tmp_path):
+    """options.serial 1 and max_fail_percentage 0 through the real playbook's keywords: local-1 goes through,
+    local-2 fails, local-3 is never touched, and the run fails."""
+    play = yaml.safe_load((ROOT / "playbooks/base_server.yml").read_text())[0]
+    stub = {**{k: v for k, v in play.items() if k not in ("roles", "become", "gather_facts")},
+            "gather_facts": False,
+            "tasks": [{"name": "Fail on the second host.", "ansible.builtin.fail": {"msg": "broken on purpose"},
+                       "when": "inventory_hostname == 'local-2'"}]}
+    assert stub["serial"] and stub["max_fail_percentage"]  # the real playbook takes the request's waves
+    home = tmp_path / "home"
+    write(home / "playbooks/base_server.yml", yaml.safe_dump([stub], sort_keys=False))
+    write(inventory / "group_vars/all/aidevops.yml",
+          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: []\n"
+          "  dns: {provider: none}\n  options: {serial: 1, max_fail_percentage: 0}\n")
+    local = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
+    hosts_yml(inventory, "all:\n  hosts:\n" + "".join(f"    local-{i}: {{{local}}}\n" for i in (1, 2, 3)))
+    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
+    r = subprocess.run([sys.executable, "-m", "orchestrator.cli", "run", "--only", "base_server", "--plain",
+                        "--inventory", str(inventory)], capture_output=True, text=True, env=env, timeout=120,
+                       cwd=ROOT, check=False)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    shown = json.loads(subprocess.run([sys.executable, "-m", "orchestrator.cli", "runs", "show", "--json",
+                                       "--inventory", str(inventory)], capture_output=True, text=True, env=env,
+                                      timeout=120, cwd=ROOT, check=True).stdout)
+    stats = {s["host"]: s for s in shown["host_stats"]}
+    assert set(stats) == {"local-1", "local-2"}  # local-3: no wave after the failed one
+    assert stats["local-2"]["failures"] == 1 and stats["local-1"]["failures"] == 0
+    base = next(p for p in shown["phases"] if p["phase"] == "base_server")
+    assert base["status"] == "failed" and "local-2: Fail on the second host.: broken on purpose" in base["reason"]
+
+
+def test_serial_takes_a_count_or_a_percentage_and_nothing_else(inventory):
+    for good in ("1", "'30%'"):
+        write(inventory / "group_vars/all/aidevops.yml", REQUEST_WITH_OPTIONS.format(options=f"{{serial: {good}}}"))
+        assert load_request(inventory).options["serial"] in (1, "30%")
+    for bad in ("0", "'3'", "'0%'", "true"):
+        write(inventory / "group_vars/all/aidevops.yml", REQUEST_WITH_OPTIONS.format(options=f"{{serial: {bad}}}"))
+        with pytest.raises(BadInput, match=r"aidevops.options.serial: expected a host count \(1 or more\) or a "
+                                           r"percentage such as '30%'"):
+            load_request(inventory)
+
+
+REQUEST_WITH_OPTIONS = ("aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
+                        "  dns: {{provider: none}}\n  options: {options}\n")
