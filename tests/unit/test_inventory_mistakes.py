@@ -184,7 +184,7 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("request-crlf-and-a-typo", both(req("strategy: hybrid", "stratgy: hybrid"),
                                      lambda inv: (inv / REQUEST).write_bytes((inv / REQUEST).read_bytes()
                                                                              .replace(b"\n", b"\r\n"))),
-     REQUEST, "aidevops.options.stratgy: unknown key (expected one of strategy, max_parallel)"),
+     REQUEST, "aidevops.options.stratgy: unknown key (expected one of strategy, max_parallel, serial, max_fail_percentage)"),
     ("request-empty", put(REQUEST, ""), REQUEST, "aidevops: missing"),
     ("request-a-folder", folder(REQUEST), REQUEST, "expected a file, found a folder"),
     ("request-a-symlink-loop", loop(REQUEST), REQUEST, "Too many levels of symbolic links"),

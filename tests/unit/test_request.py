@@ -114,7 +114,7 @@ def test_the_cli_choices_come_from_the_schema():
 
 
 @pytest.mark.parametrize("body,message", [
-    ("  options: {stratgy: hybrid}\n", "aidevops.options.stratgy: unknown key (expected one of strategy, max_parallel)"),
+    ("  options: {stratgy: hybrid}\n", "aidevops.options.stratgy: unknown key (expected one of strategy, max_parallel, serial, max_fail_percentage)"),
     ("  dns: {provider: none, zone: x}\n", "aidevops.dns.zone: unknown key"),
     ("  options: {strategy: fast}\n", "aidevops.options.strategy: unknown strategy 'fast'"),
     ("  admin_email: " + "a" * 1_000_000 + "@example.com\n", "aidevops.admin_email: longer than 254 characters"),
