@@ -58,10 +58,6 @@ class Plan:
         return waves
 
 
-def _placed(placement: Placement, agent: str) -> tuple[str, ...]:
-    return placement.unlimited.get(agent, ())
-
-
 def recorded_request(request: DeploymentRequest, plan: Plan) -> dict:
     """The request as a run records it: with the placement, which is role input too (a resume compares it)."""
     return {**request.as_dict(), "placement": {phase: list(hosts) for phase, hosts in plan.placement.hosts.items()}}
@@ -112,7 +108,7 @@ def build_plan(request: DeploymentRequest, strategy: str | None = None, only: li
             id=spec.id, agent=spec, depends_on=tuple(a for a in spec.after if a in ids),
             available=ok, reason=reason, selected=(not only or spec.id in only) and not no_host,
             hosts=None if hosts == everyone else hosts,
-            left_out=f"left out by --limit (none of its hosts: {', '.join(_placed(placement, spec.id))})"
+            left_out=f"left out by --limit (none of its hosts: {', '.join(placement.unlimited[spec.id])})"
             if no_host else "",
         ))
     chosen, why = choose_strategy(request, strategy)

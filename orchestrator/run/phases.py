@@ -42,11 +42,11 @@ class PhaseExecutor:
         self.results = results  # finished phases, kept by the run
         self.cancel, self.check = cancel, check
         self.variables = variables  # the phase's AI-chosen role variables
-        # service -> its hosts, for the roles that serve or publish only what is placed on their host
-        self.placement_vars = {"aidevops_placement": placement} if placement is not None else {}
-        # Waves of a fleet: Ansible's serial and max_fail_percentage, which the host playbooks take from these.
-        self.placement_vars.update({f"aidevops_{k}": request.options[k] for k in ("serial", "max_fail_percentage")
-                                    if request.options.get(k) is not None})
+        # Where the hosts stand in the deployment: service -> its hosts, for the roles that serve or publish only
+        # what is placed on their host; the waves (Ansible's serial and max_fail_percentage) the host playbooks take.
+        self.fleet_vars = {"aidevops_placement": placement} if placement is not None else {}
+        self.fleet_vars.update({f"aidevops_{k}": request.options[k] for k in ("serial", "max_fail_percentage")
+                                if request.options.get(k) is not None})
         self.before = before  # called before a phase starts its work (the run's hooks)
         self._last_failures: dict[str, list] = {}  # phase -> the failed tasks of its last attempt, for recovery
 
@@ -91,7 +91,7 @@ class PhaseExecutor:
             # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
             # aidevops_command: `check` lets a role show the diff of a file it otherwise hides (masked here).
             extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed,
-                       "aidevops_command": self.session.command, **self.placement_vars},
+                       "aidevops_command": self.session.command, **self.fleet_vars},
             # Placed on some of the inventory's hosts only: Ansible's own --limit keeps the others out.
             limit=",".join(phase.hosts) if phase.hosts is not None else None,
             check=self.check,
