@@ -5,6 +5,7 @@
       run.lock               held (flock) by the one run of this inventory; its holder's run id, pid, host, start
       runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
       ai-cache/              valid AI answers, by prompt hash
+      placement.json         `placement: auto`: where the planner put each service, kept for later runs
       sandbox/               the local sandbox's keys, certificates, CA roots and fixed ports
       dockerd.log            the Docker engine's log when aidevops started it
 """
@@ -46,6 +47,10 @@ class StateDir:
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id
+
+    @property
+    def placement(self) -> Path:
+        return self.root / "placement.json"
 
     @property
     def ai_cache(self) -> Path:

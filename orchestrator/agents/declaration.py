@@ -114,6 +114,14 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a service needs of its host (the upstream project's documented minimum), for `placement: auto`."""
+    memory_mb: int = 0
+    cores: int = 0
+    disk_gb: int = 0
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     sites: tuple[Site, ...]
@@ -121,6 +129,7 @@ class Service:
     vault_file: str | None = None
     secrets: tuple[str, ...] = ()
     backup: Backup | None = None
+    needs: Needs = Needs()
 
 
 @dataclass(frozen=True)
@@ -186,14 +195,25 @@ def _health_auth(raw: Any, login: Login | None, path: Path, key: str) -> HealthA
 
 
 def _service(raw: Any, path: Path) -> Service:
-    d = _mapping(raw, path, "agent.service", {"name", "sites", "app_ports", "vault_file", "secrets", "backup"})
+    d = _mapping(raw, path, "agent.service", {"name", "sites", "app_ports", "vault_file", "secrets", "backup",
+                                              "needs"})
     sites = tuple(_site(s, path, f"agent.service.sites[{i}]") for i, s in enumerate(d.get("sites") or []))
     ports = d.get("app_ports") or []
     if not all(isinstance(p, int) for p in ports):
         raise _fail(path, "agent.service.app_ports", "a list of port numbers")
     secrets = tuple(d.get("secrets") or ())
     return Service(str(d["name"]), sites, tuple(ports), d.get("vault_file"), secrets,
-                   _backup(d.get("backup"), secrets, path))
+                   _backup(d.get("backup"), secrets, path), _needs(d.get("needs"), path))
+
+
+def _needs(raw: Any, path: Path) -> Needs:
+    if raw is None:
+        return Needs()
+    d = _mapping(raw, path, "agent.service.needs", {"memory_mb", "cores", "disk_gb"})
+    for key, value in d.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _fail(path, f"agent.service.needs.{key}", "a whole number, 0 or more")
+    return Needs(**d)
 
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -38,12 +38,30 @@ inventory_option = click.option(
 
 def load_plan(inventory: str | None, strategy: str | None, only: str | None, limit: str | None = None):
     # Every file the run reads is checked before anything is created; the CA file only when it validates.
-    request = with_limit(check_inventory(resolve_inventory(inventory), validates=False), limit)
+    request = with_limit(auto_placed(check_inventory(resolve_inventory(inventory), validates=False)), limit)
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     plan = build_plan(request, strategy, only_list)
     if any(p.agent.entry == "validator" and p.selected for p in plan.phases):
         check_ca_file(request)
     return request, plan
+
+
+def auto_placed(request):
+    """`placement: auto`: the services an earlier run did not place are placed now, from the hosts' facts."""
+    if request.placement != "auto":
+        return request
+    from dataclasses import replace
+
+    from orchestrator.agents import services as declared_services
+    from orchestrator.plan.auto import auto_place
+    from orchestrator.run.facts import gather
+
+    kept = request.auto_placement or {}
+    if all(s in kept for s in request.services):
+        return request
+    declared = declared_services()
+    placed, reasons = auto_place({s: declared[s].needs for s in request.services}, gather(request), kept)
+    return replace(request, auto_placement=placed, auto_reasons={**request.auto_reasons, **reasons})
 
 
 def with_limit(request, limit: str | None):

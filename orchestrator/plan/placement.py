@@ -44,12 +44,15 @@ def service_groups(request: DeploymentRequest) -> dict[str, tuple[str, ...]]:
 def service_hosts(request: DeploymentRequest, services: list[str] | None = None) -> dict[str, tuple[str, ...]]:
     """service -> the hosts it is placed on, for SERVICES (default: the request's); one clear error for a
     service left without a host."""
+    wanted = request.services if services is None else services
+    if request.placement == "auto":
+        return _auto(request, wanted)
     everyone = tuple(h.name for h in request.hosts)
     grouped = service_groups(request)
     in_a_service_group = {name for members in grouped.values() for name in members}
     ungrouped = tuple(h for h in everyone if h not in in_a_service_group)
     found: dict[str, tuple[str, ...]] = {}
-    for service in request.services if services is None else services:
+    for service in wanted:
         if service in grouped:
             found[service] = grouped[service]
         elif ungrouped:
@@ -59,6 +62,17 @@ def service_hosts(request: DeploymentRequest, services: list[str] | None = None)
                            f"({', '.join(sorted(grouped))})", where=str(request.inventory / "hosts.yml"),
                            hint=f"add a host to a group named '{service}', or leave one host out of the service groups")
     return found
+
+
+def _auto(request: DeploymentRequest, services: list[str]) -> dict[str, tuple[str, ...]]:
+    """placement auto: what the planner decided (the CLI gathers the facts and sets request.auto_placement)."""
+    decided = request.auto_placement or {}
+    missing = [s for s in services if s not in decided]
+    if missing:
+        raise BadInput(f"placement auto: no placement of {', '.join(missing)} yet",
+                       where=str(request.inventory / "group_vars/all/aidevops.yml"),
+                       hint="`aidevops run` places the services from the hosts' facts; or use placement: groups")
+    return {s: decided[s] for s in services}
 
 
 def hosts_of(request: DeploymentRequest, service: str) -> tuple[str, ...]:
@@ -82,7 +96,9 @@ def place(request: DeploymentRequest, agents: list[AgentSpec]) -> Placement:
     hosts: dict[str, tuple[str, ...]] = dict(service_hosts(request, planned_services))
     reasons: dict[str, str] = {}
     for service in planned_services:
-        if service in grouped:
+        if request.placement == "auto":
+            reasons[service] = request.auto_reasons.get(service, "auto: kept from an earlier run")
+        elif service in grouped:
             reasons[service] = f"the hosts of inventory group '{service}'"
         elif hosts[service] == everyone:
             reasons[service] = "every host"

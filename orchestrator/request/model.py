@@ -34,6 +34,10 @@ class DeploymentRequest:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     # `--limit PATTERN`: the hosts it matched (the pattern as given, and the names); None: every host
     limit: tuple[str, tuple[str, ...]] | None = None
+    placement: str = "groups"  # groups | auto (the request's `placement`)
+    # placement auto: service -> its hosts, as the planner decided (orchestrator/plan/auto.py) or a run kept
+    auto_placement: dict[str, tuple[str, ...]] | None = None
+    auto_reasons: dict[str, str] = field(default_factory=dict)  # service -> why it is there
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,4 +47,5 @@ class DeploymentRequest:
             "strategy": self.strategy, "max_parallel": self.max_parallel,
             "validation": self.validation.as_dict(), "notifications": self.notifications.model_dump(),
             **({"limit": list(self.limit[1])} if self.limit else {}),
+            **({"placement_mode": self.placement} if self.placement != "groups" else {}),
         }

@@ -8,6 +8,8 @@ file, the key and what was expected.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from orchestrator.request.inventory import inventory_dir, load_hosts
 from orchestrator.request.model import DeploymentRequest, Host
 from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
+from orchestrator.state import StateDir
 
 REQUEST_FILE = Path("group_vars/all/aidevops.yml")
 
@@ -35,7 +38,26 @@ def load_request(inventory_path: Path) -> DeploymentRequest:
         )
     data = load_yaml(request_file)
     hosts = load_hosts(inventory)
-    return parse_request(data, inventory, hosts, str(request_file))
+    request = parse_request(data, inventory, hosts, str(request_file))
+    if request.placement == "auto":
+        request = replace(request, **kept_placement(inventory, hosts))
+    return request
+
+
+def kept_placement(inventory: Path, hosts: tuple[Host, ...]) -> dict[str, Any]:
+    """`placement: auto`: what an earlier run decided (services on hosts that still exist), or nothing."""
+    path = StateDir(inventory).placement
+    try:
+        data = json.loads(path.read_text())
+        names = {h.name for h in hosts}
+        kept = {str(s): tuple(str(h) for h in on) for s, on in data["services"].items() if on and set(on) <= names}
+        when = str(data.get("at", "an earlier run"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise BadInput("the kept placement is unreadable", where=str(path),
+                       hint="delete it: the next `aidevops run` places the services again") from None
+    return {"auto_placement": kept, "auto_reasons": {s: f"auto: kept since {when}" for s in kept}}
 
 
 def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: str) -> DeploymentRequest:
@@ -79,5 +101,5 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True, exclude_none=True),
         ai=req.ai.model_dump(exclude_unset=True, exclude_none=True) if req.ai else {},
         validation=req.validation or ValidationSettings(),
-        notifications=req.notifications or NotificationSettings(),
+        notifications=req.notifications or NotificationSettings(), placement=req.placement,
     )

@@ -75,6 +75,11 @@ class Request(Section):
         None, max_length=32, description="Host name per site, by the site names the roles declare (default: "
                                          "the site's declared subdomain under domain).")
     options: Options | None = Field(None, description="How the run is scheduled.")
+    placement: Literal["groups", "auto"] = Field(
+        "groups", description="Which hosts run which service: groups (an inventory group named after a service "
+                              "puts it on its hosts; the others go to the hosts in no service group) or auto (the "
+                              "planner places each service on a host whose memory, cores and disk fit the "
+                              "service's declared needs, from the hosts' facts; kept for later runs).")
     ai: AISection | None = Field(None, description="Which AI provider makes the decisions, and its limits. API "
                                                    "keys come from the environment, never from the request.")
     validation: ValidationSettings | None = Field(

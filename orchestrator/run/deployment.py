@@ -6,8 +6,10 @@ over the session's bus, where the command that started the run may subscribe its
 
 from __future__ import annotations
 
+import json
 import threading
 
+from orchestrator import atomic
 from orchestrator.ai.bounds import Confirm
 from orchestrator.ai.choice import AISettings
 from orchestrator.ai.choice import resolve as resolve_ai
@@ -24,6 +26,16 @@ from orchestrator.run.recording import FailureCollector
 from orchestrator.run.recovery import Recovery
 from orchestrator.run.scheduler import Scheduler
 from orchestrator.run.session import RunSession
+from orchestrator.state import StateDir
+from orchestrator.store import now
+
+
+def keep_auto_placement(request: DeploymentRequest) -> None:
+    """`placement: auto`: what the planner decided is kept, so that later runs and day-2 commands find each
+    service where it was deployed (facts such as free disk change once it is)."""
+    data = {"services": {s: list(h) for s, h in (request.auto_placement or {}).items()},
+            "reasons": request.auto_reasons, "at": now()}
+    atomic.write_text(StateDir(request.inventory).placement, json.dumps(data, indent=2))
 
 
 class Deployment:
@@ -97,6 +109,8 @@ class Deployment:
     def run(self) -> RunOutcome:
         self.decide()
         # The placement is recorded with the request: the report says what ran where, a resume compares it.
+        if self.request.placement == "auto" and not self.check:
+            keep_auto_placement(self.request)
         self.session.start(recorded_request(self.request, self.plan), resumed_from=self.resumed_from, strategy=self.plan.strategy,
                            phases=[p.id for p in self.plan.phases])
         self.session.store.set_strategy(self.run_id, self.plan.strategy, self.plan.strategy_reason)
