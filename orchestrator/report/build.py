@@ -258,9 +258,12 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         # As the dns role picks them, on each host that serves the names: dns_target_ipv4 if set, else that
         # host's address; a CAA record per name when dns_caa_issuer is set.
         fixed = settings.get("dns_target_ipv4")
-        targets = [fixed] if fixed else list(dict.fromkeys(h["address"] or "the host's public address" for h in hosts))
+        placement = request.get("placement") or {}
         caa = settings.get("dns_caa_issuer")
         for s in services:
+            serving = [h for h in hosts if h["name"] in placement.get(s["service"], [h["name"]])]
+            targets = [fixed] if fixed else list(dict.fromkeys(h["address"] or "the host's public address"
+                                                               for h in serving))
             for target in targets or ["the host's public address"]:
                 dns_records.append({"name": s["hostname"], "type": "A", "value": target})
             if caa:

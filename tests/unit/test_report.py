@@ -398,12 +398,22 @@ def test_a_report_of_two_hosts_says_what_runs_where(store, inv):
                  "nginx_proxy": ["web1", "db1"], "validator": ["web1", "db1"], "report": ["web1", "db1"]}
     store.start_run(run_id, str(inv), "run", {"inventory": str(inv), "domain": "client.example",
                                               "admin_email": "ops@client.example", "services": ["n8n", "supabase"],
-                                              "dns_provider": "rfc2136", "hostnames": {}, "hosts": ["web1", "db1"],
+                                              "dns_provider": "rfc2136", "hosts": ["web1", "db1"],
+                                              "hostnames": {"n8n": "flows.client.example",
+                                                            "supabase": "db.client.example",
+                                                            "studio": "studio.client.example"},
                                               "placement": placement},
                     str(inv / ".aidevops/runs" / run_id))
+    for phase in ("base_server", "dns", "n8n", "supabase", "nginx_proxy"):
+        store.record_phase(run_id, phase, "succeeded", "", at(0), at(10), 10.0, 0, str(inv / phase))
     store.finish_run(run_id, "succeeded", 0, 10.0)
     files = render(store, inv, run_id)
-    for text in (files.markdown.read_text(), files.html.read_text()):
+    markdown = files.markdown.read_text()
+    # Each name points at the host that serves it.
+    assert "| flows.client.example | A | 203.0.113.10 |" in markdown
+    assert "| db.client.example | A | 203.0.113.20 |" in markdown and "| studio.client.example | A | 203.0.113.20 |" in markdown
+    assert "| flows.client.example | A | 203.0.113.20 |" not in markdown
+    for text in (markdown, files.html.read_text()):
         assert "web1 (203.0.113.10): base_server, dns, n8n, nginx_proxy; " in text.replace(
             '<span class="muted">', "").replace("</span>", "")
         assert "db1 (203.0.113.20): base_server, dns, supabase, nginx_proxy" in text.replace(
