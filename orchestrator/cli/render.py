@@ -98,30 +98,29 @@ def print_urls(outcome, request, plan=None) -> None:
     proxy = next((a.id for a in agents.values() if a.tolerates), None)  # the agent that serves the services
     if proxy is None or outcome.results.get(proxy) is None or outcome.results[proxy].status not in done:
         return
-    names, served_by = [], {}
     placed = plan.placement.hosts if plan is not None else {}
+    by_host: dict[str, list[str]] = {}  # host -> the names it serves
     for agent in agents.values():
         result = outcome.results.get(agent.id)
         # A service left out by --only counts as deployed earlier.
         if agent.service in request.services and result is not None and result.status in DONE:
-            for site in agent.declaration.service.sites:
-                names.append(request.hostnames[site.name])
-                served_by[request.hostnames[site.name]] = placed.get(agent.id)
-    if not names:
+            for host in request.hosts:
+                if placed and host.name not in placed.get(agent.id, ()):
+                    continue
+                names = request.for_host(host.name).hostnames
+                by_host.setdefault(host.name, []).extend(names[site.name] for site in agent.declaration.service.sites)
+    if not by_host:
         return
     console.print("[bold]Services[/]")
-    for name in names:
+    for name in dict.fromkeys(n for names in by_host.values() for n in names):
         console.print(f"  https://{name}/", markup=False)
     root = StateDir(request.inventory).sandbox / "pebble-root.pem"
-    for host in request.hosts:  # each sandbox host serves the names on its own published port
+    for host in request.hosts:  # each sandbox host serves its names on its own published port
         port = (host.vars.get("aidevops_published_ports") or {}).get("https")
-        if not port:
-            continue
-        here = [n for n in names if served_by[n] is None or host.name in served_by[n]]
-        if not here:
+        if not port or not by_host.get(host.name):
             continue
         console.print(f"  from this machine ({host.name}, published port {port}):", style="dim")
-        for name in here:
+        for name in by_host[host.name]:
             console.print(f"    curl --cacert {root} --resolve {name}:{port}:127.0.0.1 https://{name}:{port}/",
                           markup=False, soft_wrap=True)  # a command to copy: never wrapped
 

@@ -32,10 +32,11 @@ class Placement:
 
 
 def service_groups(request: DeploymentRequest) -> dict[str, tuple[str, ...]]:
-    """service -> the hosts of the inventory group named after it, for the services that have one."""
+    """service -> the hosts of the inventory group named after it, for the services that have one (among the
+    hosts without request fields of their own: those run their own services)."""
     found: dict[str, tuple[str, ...]] = {}
-    for service in request.services:
-        members = tuple(h.name for h in request.hosts if service in h.groups)
+    for service in request.deployment_services:
+        members = tuple(h.name for h in request.hosts if service in h.groups and h.name not in request.per_host)
         if members:
             found[service] = members
     return found
@@ -50,16 +51,18 @@ def service_hosts(request: DeploymentRequest, services: list[str] | None = None)
     everyone = tuple(h.name for h in request.hosts)
     grouped = service_groups(request)
     in_a_service_group = {name for members in grouped.values() for name in members}
-    ungrouped = tuple(h for h in everyone if h not in in_a_service_group)
+    ungrouped = tuple(h for h in everyone if h not in in_a_service_group and h not in request.per_host)
+    own = {h: r.services for h, r in request.per_host.items()}  # a fleet's hosts run their own services
     found: dict[str, tuple[str, ...]] = {}
     for service in wanted:
-        if service in grouped:
-            found[service] = grouped[service]
-        elif ungrouped:
-            found[service] = ungrouped
+        by_group = grouped.get(service, ungrouped) if service in request.deployment_services else ()
+        chosen = {*by_group, *(h for h, services in own.items() if service in services)}
+        if chosen:
+            found[service] = tuple(h for h in everyone if h in chosen)
         else:
-            raise BadInput(f"service {service} has no host: every host is in another service's group "
-                           f"({', '.join(sorted(grouped))})", where=str(request.inventory / "hosts.yml"),
+            why = (f"every host is in another service's group ({', '.join(sorted(grouped))})" if grouped
+                   else "every host runs its own services (aidevops_host) and none of them asks for it")
+            raise BadInput(f"service {service} has no host: {why}", where=str(request.inventory / "hosts.yml"),
                            hint=f"add a host to a group named '{service}', or leave one host out of the service groups")
     return found
 
@@ -98,6 +101,8 @@ def place(request: DeploymentRequest, agents: list[AgentSpec]) -> Placement:
     for service in planned_services:
         if request.placement == "auto":
             reasons[service] = request.auto_reasons.get(service, "auto: kept from an earlier run")
+        elif request.per_host and hosts[service] and all(h in request.per_host for h in hosts[service]):
+            reasons[service] = "the hosts whose own fields (aidevops_host) ask for it"
         elif service in grouped:
             reasons[service] = f"the hosts of inventory group '{service}'"
         elif hosts[service] == everyone:

@@ -58,6 +58,23 @@ def _status_of(phases: list[dict[str, Any]]) -> str:
     return outcome_status(p["status"] for p in phases if p["status"] != RUNNING)[0]
 
 
+def _site_names(request: dict[str, Any], service: str, site: str) -> list[str]:
+    """The host names a site has in a recorded request: one, or one per fleet host (each under its domain) that
+    serves the service."""
+    per_host = request.get("per_host") or {}
+    placed = (request.get("placement") or {}).get(service)
+    names = []
+    for host in request.get("hosts", []):
+        if placed is not None and host not in placed:
+            continue
+        own = (per_host.get(host) or {}).get("hostnames") or request.get("hostnames", {})
+        if site in own and own[site] not in names:
+            names.append(own[site])
+    if not names and site in request.get("hostnames", {}) and placed is None:
+        names.append(request["hostnames"][site])
+    return names
+
+
 CONTROLLER_SIDE = ("validator", "report")  # they run on this machine, for every host
 
 
@@ -232,7 +249,6 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         duration = run.duration
 
     deployed = {p for p, row in by_phase.items() if row["status"] in DONE}
-    hostnames = request.get("hostnames", {})
     services = []
     agents = registry()
     proxy_id = next((a.id for a in agents.values() if a.tolerates), None)  # the agent that serves the services
@@ -244,8 +260,7 @@ def build(store: RunStore, run_id: str, inventory: Path, redactor: Redactor, *, 
         phase = by_phase.get(agent.id, {})
         up = phase.get("status") in DONE and proxy.get("status") in DONE
         for site in agent.declaration.service.sites:
-            if site.name in hostnames:
-                name = hostnames[site.name]
+            for name in _site_names(request, svc, site.name):
                 services.append({"key": site.name, "service": svc, "title": site.title, "hostname": name,
                                  "url": f"https://{name}/", "up": up,
                                  "state": "deployed" if up else _why_not(phase, proxy)})

@@ -18,6 +18,15 @@ class Host:
 
 
 @dataclass(frozen=True)
+class HostRequest:
+    """What one host of a fleet deploys: its own request fields (`aidevops_host`) over the deployment's."""
+    domain: str
+    admin_email: str
+    services: tuple[str, ...]
+    hostnames: dict[str, str]  # site -> host name under this host's domain
+
+
+@dataclass(frozen=True)
 class DeploymentRequest:
     inventory: Path
     domain: str
@@ -38,6 +47,20 @@ class DeploymentRequest:
     # placement auto: service -> its hosts, as the planner decided (orchestrator/plan/auto.py) or a run kept
     auto_placement: dict[str, tuple[str, ...]] | None = None
     auto_reasons: dict[str, str] = field(default_factory=dict)  # service -> why it is there
+    # A fleet: hosts with their own request fields (`aidevops_host` in their host vars), by host name; `services`
+    # is then what all hosts run together, `base_services` what the deployment's own fields ask for
+    per_host: dict[str, HostRequest] = field(default_factory=dict)
+    base_services: tuple[str, ...] | None = None
+
+    def for_host(self, name: str) -> HostRequest:
+        """The request as one host sees it: its own fields, else the deployment's."""
+        return self.per_host.get(name) or HostRequest(self.domain, self.admin_email, self.deployment_services,
+                                                      self.hostnames)
+
+    @property
+    def deployment_services(self) -> tuple[str, ...]:
+        """The services the deployment's own fields ask for (the hosts without fields of their own run these)."""
+        return self.services if self.base_services is None else self.base_services
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,4 +71,7 @@ class DeploymentRequest:
             "validation": self.validation.as_dict(), "notifications": self.notifications.model_dump(),
             **({"limit": list(self.limit[1])} if self.limit else {}),
             **({"placement_mode": self.placement} if self.placement != "groups" else {}),
+            **({"per_host": {h: {"domain": r.domain, "admin_email": r.admin_email, "services": list(r.services),
+                                 "hostnames": dict(r.hostnames)} for h, r in self.per_host.items()}}
+               if self.per_host else {}),
         }

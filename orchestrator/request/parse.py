@@ -20,7 +20,7 @@ from orchestrator.inventory_yaml import load_yaml
 from orchestrator.request import schema
 from orchestrator.request.fields import excerpt
 from orchestrator.request.inventory import inventory_dir, load_hosts
-from orchestrator.request.model import DeploymentRequest, Host
+from orchestrator.request.model import DeploymentRequest, Host, HostRequest
 from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
 from orchestrator.state import StateDir
@@ -68,31 +68,15 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         raise fail("aidevops", "missing", "the file must hold one mapping under the key 'aidevops'")
     req = schema.validate(data["aidevops"], where)
 
-    known_services = list(declared_services())
-    services = req.services if req.services is not None else known_services
-    for i, svc in enumerate(services):
-        if svc not in known_services:
-            raise fail(f"aidevops.services[{i}]", f"unknown service {excerpt(svc)}",
-                       f"expected one of {', '.join(known_services)}")
-    if len(set(services)) != len(services):
-        raise fail("aidevops.services", "lists a service twice")
-
-    sites = declared_sites()
-    hostnames = {name: f"{site.subdomain}.{req.domain}" for name, (_, site) in sites.items()}
-    for site, name in (req.hostnames or {}).items():
-        if site not in hostnames:
-            raise fail(f"aidevops.hostnames.{site}", "unknown site", f"expected one of {', '.join(hostnames)}")
-        hostnames[site] = name
-    # Two sites on one name would make nginx serve one of them under the other's certificate.
-    by_name: dict[str, str] = {}
-    for site, name in hostnames.items():
-        service = sites[site][0]
-        if service not in services:
-            continue
-        if name in by_name:
-            raise fail(f"aidevops.hostnames.{site}", f"{name} is also the host name of {by_name[name]}",
-                       "give each site its own host name")
-        by_name[name] = site
+    services, hostnames = _services_and_names(req.services, req.domain, req.hostnames or {}, fail, "aidevops")
+    per_host = {h.name: _host_fields(h, req, services, inventory) for h in hosts
+                if h.vars.get("aidevops_host") is not None}
+    base_services = tuple(services) if per_host else None
+    if per_host:  # what the hosts run together: the services of every host, in the order the roles declare them
+        everyone = set(services) if len(per_host) < len(hosts) else set()
+        for fields in per_host.values():
+            everyone |= set(fields.services)
+        services = [s for s in declared_services() if s in everyone]
 
     options = req.options or schema.Options()
     return DeploymentRequest(
@@ -101,5 +85,55 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True, exclude_none=True),
         ai=req.ai.model_dump(exclude_unset=True, exclude_none=True) if req.ai else {},
         validation=req.validation or ValidationSettings(),
-        notifications=req.notifications or NotificationSettings(), placement=req.placement,
+        notifications=req.notifications or NotificationSettings(), placement=req.placement, per_host=per_host,
+        base_services=base_services,
     )
+
+
+def _services_and_names(asked: list[str] | None, domain: str, given: dict[str, str], fail,
+                        key: str) -> tuple[list[str], dict[str, str]]:
+    """The services (default: every declared one) and each site's host name under DOMAIN, checked."""
+    known_services = list(declared_services())
+    services = asked if asked is not None else known_services
+    for i, svc in enumerate(services):
+        if svc not in known_services:
+            raise fail(f"{key}.services[{i}]", f"unknown service {excerpt(svc)}",
+                       f"expected one of {', '.join(known_services)}")
+    if len(set(services)) != len(services):
+        raise fail(f"{key}.services", "lists a service twice")
+
+    sites = declared_sites()
+    hostnames = {name: f"{site.subdomain}.{domain}" for name, (_, site) in sites.items()}
+    for site, name in given.items():
+        if site not in hostnames:
+            raise fail(f"{key}.hostnames.{site}", "unknown site", f"expected one of {', '.join(hostnames)}")
+        hostnames[site] = name
+    # Two sites on one name would make nginx serve one of them under the other's certificate.
+    by_name: dict[str, str] = {}
+    for site, name in hostnames.items():
+        service = sites[site][0]
+        if service not in services:
+            continue
+        if name in by_name:
+            raise fail(f"{key}.hostnames.{site}", f"{name} is also the host name of {by_name[name]}",
+                       "give each site its own host name")
+        by_name[name] = site
+    return list(services), hostnames
+
+
+def _host_fields(host: Host, req: schema.Request, services: list[str], inventory: Path) -> HostRequest:
+    """A host's own request fields (`aidevops_host` in its host vars) over the deployment's: a fleet's hosts
+    each with their domain and services."""
+    key = f"{host.name}: aidevops_host"
+    where = str(inventory / "hosts.yml")
+
+    def fail(path: str, message: str, hint: str | None = None) -> BadInput:
+        return BadInput(f"{host.name}: {path}: {message}", where=where, hint=hint)
+
+    fields = schema.validate_host_fields(host.vars["aidevops_host"], where, key)
+    domain = fields.domain or req.domain
+    # The deployment's own host names hold for a host that keeps its domain; another domain starts afresh.
+    given = {**((req.hostnames or {}) if fields.domain is None else {}), **(fields.hostnames or {})}
+    own_services, own_names = _services_and_names(fields.services if fields.services is not None else services,
+                                                  domain, given, fail, "aidevops_host")
+    return HostRequest(domain, fields.admin_email or req.admin_email, tuple(own_services), own_names)

@@ -188,6 +188,34 @@ def describe(error: dict) -> tuple[str, str, str | None]:
     return key, f"{error['msg']}, got {excerpt(value)}", None
 
 
+class HostFields(Section):
+    """`aidevops_host` in a host's vars: the request fields that host has of its own (a fleet)."""
+
+    domain: Domain | None = Field(None, description="This host's domain; its services' names go below it.")
+    admin_email: Email | None = Field(None, description="Receives this host's certificate expiry notices.")
+    services: list[ServiceName] | None = Field(None, max_length=32, description="The services this host runs.")
+    hostnames: dict[ServiceName, Domain] | None = Field(None, max_length=32,
+                                                        description="Host name per site, on this host.")
+
+
+def validate_host_fields(data: Any, where: str, key: str) -> HostFields:
+    """A host's `aidevops_host` mapping, or its first problem as BadInput (KEY names the host)."""
+    if not isinstance(data, dict):
+        kind = {"list": "a list", "str": "text"}.get(type(data).__name__, type(data).__name__)
+        raise BadInput(f"{key}: expected a mapping, got {kind}", where=where,
+                       hint="domain, admin_email, services, hostnames: the request fields this host has of its own")
+    try:
+        return HostFields.model_validate(data)
+    except ValidationError as exc:
+        first = min(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        if first["type"] == "extra_forbidden" and len(first["loc"]) == 1:
+            raise BadInput(f"{key}.{first['loc'][0]}: unknown key", where=where,
+                           hint=f"expected one of {', '.join(HostFields.model_fields)}") from None
+        path, message, hint = describe(first)
+        path = path.replace("aidevops.", f"{key}.", 1) if path.startswith("aidevops.") else f"{key}.{path}"
+        raise BadInput(f"{path}: {message}", where=where, hint=hint) from None
+
+
 def validate(data: Any, where: str) -> Request:
     """The request mapping (what is under `aidevops`) as a Request, or the first problem as BadInput."""
     if not isinstance(data, dict):

@@ -40,7 +40,7 @@ def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str,
         for host in serving_hosts(request, svc):
             published = host.vars.get("aidevops_published_ports") or {}
             for site in declared[svc].sites:
-                name = request.hostnames[site.name]
+                name = request.for_host(host.name).hostnames[site.name]  # a fleet's host: under its own domain
                 if published.get("https"):
                     connect, https, http = "127.0.0.1", int(published["https"]), int(published.get("http") or 0)
                 else:
