@@ -3,7 +3,7 @@ host of the e2e stack, runs `aidevops run` as a user would, checks what the user
 recorded, and puts the host back (the other e2e modules share it).
 
 Faults: the apt/dpkg lock held by another process, port 80 taken by another process, Docker's daemon
-stopped, the disk full where n8n writes. The helpers here serve test_faults_acme too.
+stopped, the disk full where n8n writes. The helpers here serve test_faults_acme and test_faults_reboot too.
 """
 
 import json
