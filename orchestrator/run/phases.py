@@ -104,6 +104,9 @@ class PhaseExecutor:
         else:
             run = self._split(phase, private_data_dir, extravars, routes)
         self.pump.flush()  # this attempt's events are all on the bus: its failures are known
+        if run.brought_back:
+            self.session.note(phase.id, f"saved in the inventory from the execution node: "
+                                        f"{', '.join(run.brought_back)}")
         # Tasks without no_log may print a secret: no artifact keeps one in clear text.
         scrub(private_data_dir, self.session.redactor)
         failures = self._last_failures[phase.id] = self.failures.since(phase.id, mark)

@@ -5,12 +5,17 @@ carried over SSH.
     transmit: the job and its private data  ───▶ WORKER_SCRIPT ─▶ ansible-runner worker ─▶ ansible-playbook
     process:  events, status, artifacts     ◀─── (its stdout)                                  │
                                                                                   the hosts ◀──┘
-The transmitted private data dir is staged in a temporary folder, removed as soon as it is sent: it holds
+The transmitted private data dir is staged in a temporary folder, removed as soon as the phase ends: it holds
 the playbooks and roles (project/), a copy of the inventory folder without its hidden entries (no state
 folder, vault password file or .ssh keys), the vault password as a file of its own, and in env/ the run's
 settings and the hosts' SSH key (ansible-runner loads it into an ssh-agent on the node). `process` writes the
 events and artifacts into the phase's private data dir and calls the event handler, exactly as a local run
 does; no key or password is ever written there.
+
+The inventory's copy sits inside the job's artifact folder, which the worker sends back when the playbook
+ends: so what a role saves "on the controller" into the inventory (a service's generated secrets, encrypted
+with the vault password, in group_vars/) comes back too, and is written into the real inventory here; the
+returned copy is then removed from the artifacts.
 
 On the node, WORKER_SCRIPT runs the worker in a temporary folder and removes it when the worker ends. Our
 stdin stays open for the whole run: closing it is the cancel (the script sends the worker SIGTERM, which
@@ -27,11 +32,11 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator import project, vault
+from orchestrator import atomic, project, vault
 from orchestrator.request.execution_node import ExecutionNode, Route
 
 # How long the node may take to stop a cancelled run and send its artifacts back before ssh is killed.
@@ -144,11 +149,12 @@ class Streamed:
     rc: int | None
     artifact_dir: Path
     error: str = ""  # why the node did not run the playbook, when it did not
+    brought_back: list[str] = field(default_factory=list)  # inventory files the run wrote, now written here
 
 
-def stage(staging: Path, inventory: Path, leave_out: set[Path]) -> None:
-    """The private data dir the worker gets: project/ (playbooks, roles beside them, ansible.cfg) and the
-    inventory folder without its hidden entries and without the key files in leave_out."""
+def stage(staging: Path, inventory: Path, copy: str, leave_out: set[Path]) -> None:
+    """The private data dir the worker gets: project/ (playbooks, roles beside them, ansible.cfg) and, at
+    `copy`, the inventory folder without its hidden entries and without the key files in leave_out."""
     root = project.project_root()
     shutil.copytree(project.playbooks_dir(), staging / "project", ignore=shutil.ignore_patterns("__pycache__"))
     if project.roles_dir().is_dir():
@@ -162,7 +168,28 @@ def stage(staging: Path, inventory: Path, leave_out: set[Path]) -> None:
         top = Path(folder).resolve() == inventory.resolve()
         return {n for n in names if (top and n.startswith(".")) or (Path(folder, n).resolve() in skipped)}
 
-    shutil.copytree(inventory, staging / "inventory", ignore=ignore, ignore_dangling_symlinks=True)
+    shutil.copytree(inventory, staging / copy, ignore=ignore, ignore_dangling_symlinks=True)
+
+
+def bring_back(sent: Path, returned: Path, inventory: Path) -> list[str]:
+    """Files of the inventory's vars (group_vars/, host_vars/) that the run on the node wrote into its copy
+    (`returned`: as the artifacts brought it back; `sent`: as it was staged), written into `inventory`; the
+    returned copy is then removed. Their paths, relative to the inventory."""
+    written: list[str] = []
+    if not returned.is_dir():
+        return written
+    for path in sorted(returned.rglob("*")):
+        rel = path.relative_to(returned)
+        if path.is_symlink() or not path.is_file() or rel.parts[0] not in ("group_vars", "host_vars"):
+            continue
+        data = path.read_bytes()
+        if (sent / rel).is_file() and (sent / rel).read_bytes() == data:
+            continue
+        (inventory / rel).parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_bytes(inventory / rel, data, mode=0o600)  # whole or not at all: it may hold every secret
+        written.append(str(rel))
+    shutil.rmtree(returned)
+    return written
 
 
 def _envvars() -> dict[str, str]:
@@ -183,6 +210,7 @@ def stream(route: Route, *, ident: str, playbook: str, inventory: Path, private_
     node = route.node
     private_data_dir.mkdir(parents=True, exist_ok=True)
     artifact_dir = private_data_dir / "artifacts" / ident
+    copy = f"artifacts/{ident}/inventory"  # where the artifacts bring back what the run writes into it
     extravars = dict(extravars)
     key = None
     if route.key is not None:
@@ -196,7 +224,7 @@ def stream(route: Route, *, ident: str, playbook: str, inventory: Path, private_
     with open(private_data_dir / LOG_FILE, "ab") as log, \
             tempfile.TemporaryDirectory(prefix="aidevops-transmit-") as staging_name:
         staging = Path(staging_name)
-        stage(staging, inventory, {p for p in (route.key, node.private_key_file) if p is not None})
+        stage(staging, inventory, copy, {p for p in (route.key, node.private_key_file) if p is not None})
         if password:
             (staging / "env").mkdir(mode=0o700)
             secret = staging / VAULT_PASSWORD
@@ -214,7 +242,7 @@ def stream(route: Route, *, ident: str, playbook: str, inventory: Path, private_
             try:
                 ansible_runner.run(
                     streamer="transmit", _output=proc.stdin, private_data_dir=str(staging),
-                    playbook=playbook, inventory=str(staging / "inventory"), ident=ident,
+                    playbook=playbook, inventory=str(staging / copy), ident=ident,
                     envvars=_envvars(), extravars=extravars, limit=limit, cmdline=cmdline,
                     ssh_key=key, settings={"suppress_ansible_output": True}, quiet=True,
                     cancel_callback=cancel.is_set,  # else ansible-runner takes over SIGINT in the main thread
@@ -230,6 +258,7 @@ def stream(route: Route, *, ident: str, playbook: str, inventory: Path, private_
         finally:
             _close(proc)
             watcher.join(timeout=1)
+        brought_back = bring_back(staging / copy, private_data_dir / copy, inventory)
     status = r.status if r.status in ("successful", "failed", "canceled", "timeout") else "error"
     if cancel.is_set() and status != "successful":
         status = "canceled"
@@ -239,7 +268,7 @@ def stream(route: Route, *, ident: str, playbook: str, inventory: Path, private_
         explanation = next((s.get("job_explanation") for s in reversed(statuses) if s.get("job_explanation")), "")
         said = _last_words(private_data_dir / LOG_FILE) or explanation or "the stream ended without a result"
         error = f"execution node {node.label}: {said}"
-    return Streamed(status, rc, artifact_dir, error)
+    return Streamed(status, rc, artifact_dir, error, brought_back)
 
 
 def _cancel_when_asked(proc: subprocess.Popen, cancel: threading.Event) -> None:

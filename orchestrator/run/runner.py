@@ -98,6 +98,7 @@ class PhaseRun:
     # playbook_on_stats event as artifact_data.
     custom_stats: dict[str, Any] = field(default_factory=dict)
     error: str = ""  # why the playbook did not run at all (an execution node that could not be reached)
+    brought_back: list[str] = field(default_factory=list)  # inventory files a run on a node wrote (remote.py)
 
 
 def runner_env(inventory: Path | None = None) -> dict[str, str]:
@@ -162,7 +163,7 @@ def run_playbook(
             kill_leftovers(marker)  # the ssh client, if it outlived the grace
         return PhaseRun(status=sent.status, rc=sent.rc, artifact_dir=sent.artifact_dir,
                         stats=_stats(last_stats), duration=time.monotonic() - started, custom_stats=custom,
-                        error=sent.error)
+                        error=sent.error, brought_back=sent.brought_back)
     env = {**runner_env(inventory), MARKER: marker, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir())}
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
@@ -209,4 +210,5 @@ def merged(runs: list[PhaseRun], artifact_dir: Path) -> PhaseRun:
         custom.update(r.custom_stats)
     return PhaseRun(status=worst.status, rc=next((r.rc for r in runs if r.rc), worst.rc), artifact_dir=artifact_dir,
                     stats=stats, duration=max(r.duration for r in runs), custom_stats=custom,
-                    error="; ".join(r.error for r in runs if r.error))
+                    error="; ".join(r.error for r in runs if r.error),
+                    brought_back=[f for r in runs for f in r.brought_back])

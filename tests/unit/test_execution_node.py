@@ -40,6 +40,25 @@ PLAYBOOK = """\
       ansible.builtin.command: ssh-add -L
       changed_when: false
       when: show_agent | default(false)
+    - name: Generate a secret and save it in the inventory on the controller, as container_service does.
+      when: save_secret | default(false) and vault_generated is not defined
+      delegate_to: localhost
+      run_once: true
+      block:
+        - name: Encrypt a new secret with the vault password.
+          ansible.builtin.command:
+            argv: ["{{ ansible_playbook_python }}", -m, ansible.cli.vault, encrypt, --output, "-", "-"]
+            stdin: "vault_generated: {{ lookup('ansible.builtin.password', '/dev/null', length=24) }}\\n"
+          register: encrypted
+          changed_when: false
+          no_log: true
+        - name: Save it.
+          ansible.builtin.copy:
+            dest: "{{ inventory_dir }}/group_vars/all/vault_generated.yml"
+            content: "{{ encrypted.stdout }}\\n"
+            mode: "0600"
+            decrypt: false
+          no_log: true
 """
 LOCAL = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
 
@@ -251,3 +270,34 @@ def test_the_plan_names_the_node_and_a_phase_without_generated_secrets_may_use_i
                         "base_server"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     assert "execution node deploy@10.0.0.5:22 runs the phases of vps-1" in r.stdout
+
+
+def test_secrets_a_role_saves_on_the_controller_come_back_into_the_inventory(home, fake_ssh, tmp_path,
+                                                                             monkeypatch):
+    """A role that generates a secret saves it "on the controller", which on a node is the node's copy of the
+    inventory: it comes back with the artifacts into the real inventory, still encrypted, and the next run
+    reads it instead of making a new one."""
+    from orchestrator import vault
+
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    inv = node_inventory(tmp_path / "inv", "", "        save_secret: true\n")
+    vault.ensure_password_file(inv)
+    saved = inv / "group_vars/all/vault_generated.yml"
+
+    r = aidevops(home, fake_ssh, tmp, "run", "--inventory", str(inv), "--only", "base_server", "--plain")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "saved in the inventory from the execution node: group_vars/all/vault_generated.yml" in r.stdout
+    assert saved.read_text().startswith("$ANSIBLE_VAULT") and saved.stat().st_mode & 0o777 == 0o600
+    secret = vault.read_vars(saved, inv)["vault_generated"]
+    assert len(secret) == 24
+    artifacts = Path(shown(home, fake_ssh, tmp, inv)["phases"][0]["artifact_dir"])
+    assert not (artifacts / "inventory").exists()  # the inventory's copy does not stay in the artifacts
+
+    again = aidevops(home, fake_ssh, tmp, "run", "--inventory", str(inv), "--only", "base_server", "--plain")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "saved in the inventory" not in again.stdout
+    assert vault.read_vars(saved, inv)["vault_generated"] == secret
+    assert secret not in again.stdout + "".join(p.read_text(errors="replace") for p in
+                                                (inv / ".aidevops").rglob("*") if p.is_file())

@@ -178,9 +178,10 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
                                                   "      vars:\n        aidevops_execution_node: {host: 10.0.0.5, "
                                                   "port: 0}\n"), HOSTS,
      "all.children.far.vars.aidevops_execution_node.port: expected a whole number from 1 to 65535, got 0"),
-    ("execution-node-for-a-service-that-saves-secrets", node("{host: 10.0.0.5}"), HOSTS,
-     ("phase n8n would run on the execution node root@10.0.0.5:22 (host 'vps-1'), but its role saves the secrets "
-      "it generates in this inventory (group_vars/all/vault_n8n.yml), which a node cannot write back")),
+    ("execution-node-for-some-hosts-of-a-service-that-generates-secrets",
+     put(HOSTS, "all:\n  hosts:\n    vps-1:\n      aidevops_execution_node: {host: 10.0.0.5}\n    vps-2:\n"), HOSTS,
+     ("phase n8n would run on the execution node root@10.0.0.5:22 and this machine for its hosts, and each would "
+      "generate its own secrets for n8n (saved in group_vars/all/vault_n8n.yml)")),
     # the request
     ("option-typo", req("strategy: hybrid", "stratgy: hybrid"), REQUEST, "aidevops.options.stratgy: unknown key"),
     ("dns-unknown-key", req("provider: cloudflare", "provider: cloudflare\n    zone_id: abc"), REQUEST,
