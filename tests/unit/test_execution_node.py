@@ -301,3 +301,15 @@ def test_secrets_a_role_saves_on_the_controller_come_back_into_the_inventory(hom
     assert vault.read_vars(saved, inv)["vault_generated"] == secret
     assert secret not in again.stdout + "".join(p.read_text(errors="replace") for p in
                                                 (inv / ".aidevops").rglob("*") if p.is_file())
+
+
+def test_ssh_checks_the_node_s_host_key_unless_told_not_to():
+    from orchestrator.request.execution_node import ExecutionNode
+    from orchestrator.run.remote import over_ssh
+
+    argv = over_ssh(ExecutionNode("bastion.example.com", 2222, "deploy"), ["/opt/n/bin/python", "-c", "print('a b')"])
+    assert argv[0] == "ssh" and argv[-2] == "bastion.example.com"
+    assert argv[-1] == "/opt/n/bin/python -c 'print('\"'\"'a b'\"'\"')'"  # one word per argument on the node
+    options = " ".join(argv[1:-2])
+    assert "-p 2222 -l deploy" in options and "BatchMode=yes" in options and "ControlPath=none" in options
+    assert "StrictHostKeyChecking" not in options and "UserKnownHostsFile" not in options and "-i " not in options
