@@ -61,21 +61,28 @@ if not shutil.which("ansible-playbook", path=env["PATH"]):
 work = tempfile.mkdtemp(prefix="aidevops-worker-")
 marker = "AIDEVOPS_WORKER=" + work
 env["AIDEVOPS_WORKER"] = work
+# Ansible's SSH control masters outlive the playbook (ControlPersist): their sockets here, so they can be found.
+control = os.path.join(work, "cp")
+env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = control
 if "--vault" in sys.argv[1:]:
     env["ANSIBLE_VAULT_PASSWORD_FILE"] = os.path.join(work, "env", "vault_password")
 sys.stderr.write("aidevops worker in %s on %s\n" % (work, os.uname()[1]))
 sys.stderr.flush()
 
 def descendants():
-    """Every process started for this job, found by its environment: ansible-playbook runs in a session of its
-    own, so killing the worker's process group would not reach it."""
+    """Every process started for this job, found by its environment (ansible-playbook runs in a session of its
+    own, so killing the worker's process group would not reach it), and the SSH control masters by their
+    title (an ssh master writes its title over its environment)."""
     found = []
-    for pid in os.listdir("/proc"):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/environ" % pid, "rb") as f:
-                if marker.encode() in f.read().split(b"\0"):
-                    found.append(int(pid))
-        except (OSError, ValueError):
+                mine = marker.encode() in f.read().split(b"\0")
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                mine = mine or f.read().startswith(("ssh: %s/" % control).encode())
+            if mine:
+                found.append(int(pid))
+        except OSError:
             pass
     return found
 
