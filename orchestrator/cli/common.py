@@ -11,6 +11,7 @@ import click
 
 from orchestrator.errors import BadInput
 from orchestrator.plan import build_plan
+from orchestrator.plan.nodes import check_nodes
 from orchestrator.request import STRATEGIES, check_inventory, inventory_dir
 from orchestrator.request.ai import PROVIDER_CHOICES
 from orchestrator.request.preflight import check_ca_file
@@ -41,6 +42,7 @@ def load_plan(inventory: str | None, strategy: str | None, only: str | None, lim
     request = with_limit(auto_placed(check_inventory(resolve_inventory(inventory), validates=False)), limit)
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     plan = build_plan(request, strategy, only_list)
+    check_nodes(request, plan.phases)
     if any(p.agent.entry == "validator" and p.selected for p in plan.phases):
         check_ca_file(request)
     return request, plan

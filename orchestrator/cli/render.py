@@ -53,6 +53,18 @@ def print_plan(request, plan, resume=None) -> None:
     console.print(table)
     console.print("phases with the same # can run side by side", style="dim")
     print_placement(request, plan)
+    print_nodes(request)
+
+
+def print_nodes(request) -> None:
+    """The hosts whose phases run on an execution node (aidevops_execution_node), by node."""
+    nodes: dict[Any, list[str]] = {}
+    for host in request.hosts:
+        if host.node is not None:
+            nodes.setdefault(host.node, []).append(host.name)
+    for node, hosts in nodes.items():
+        console.print(f"execution node {node.label} runs the phases of {', '.join(hosts)} "
+                      f"(ansible-runner worker over ssh)")
 
 
 def print_placement(request, plan) -> None:

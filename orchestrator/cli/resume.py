@@ -12,6 +12,7 @@ import click
 from orchestrator.cli.common import open_store, resolve_inventory
 from orchestrator.errors import BadInput
 from orchestrator.plan import Plan, build_plan, recorded_request
+from orchestrator.plan.nodes import check_nodes
 from orchestrator.request import DeploymentRequest, check_inventory
 from orchestrator.request.preflight import check_ca_file
 from orchestrator.run.resume import Resume, apply, find_run, select
@@ -44,6 +45,7 @@ def load_resume(inventory: str | None, run_id: str, *, strategy: str | None, onl
         click.echo(f"nothing to resume: every phase of run {source.id} ({source.status}) is done and unchanged")
         return None
     apply(plan, resume)
+    check_nodes(request, plan.phases)
     if any(p.agent.entry == "validator" and p.selected for p in plan.phases):
         check_ca_file(request)
     return request, plan, resume

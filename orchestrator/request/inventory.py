@@ -15,6 +15,8 @@ from typing import Any
 
 from orchestrator.errors import BadInput
 from orchestrator.inventory_yaml import load_yaml
+from orchestrator.request.execution_node import VARIABLE as NODE_VARIABLE
+from orchestrator.request.execution_node import parse_node
 from orchestrator.request.fields import excerpt
 from orchestrator.request.model import Host
 
@@ -51,7 +53,7 @@ def _kind(value: Any) -> str:
     return {"dict": "a mapping", "list": "a list", "str": "text"}.get(type(value).__name__, type(value).__name__)
 
 
-def _variables(value: Any, path: str, fail) -> dict[str, Any]:
+def _variables(value: Any, path: str, fail, inventory: Path) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -60,6 +62,9 @@ def _variables(value: Any, path: str, fail) -> dict[str, Any]:
         if not isinstance(name, str) or not _VAR_NAME.match(name):
             raise fail(f"{path}.{str(name)[:40]}", f"{excerpt(name)} is not a variable name",
                        "letters, digits and _, not starting with a digit")
+    # Checked where it is written, so that a mistake names that key path; null opts a host out of its group's node.
+    if value.get(NODE_VARIABLE) is not None:
+        parse_node(value[NODE_VARIABLE], f"{path}.{NODE_VARIABLE}", inventory, fail)
     return value
 
 
@@ -90,7 +95,7 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
         for name in group:
             if name not in GROUP_KEYS:
                 raise fail(f"{key}.{str(name)[:40]}", "unknown key", f"a group holds {', '.join(GROUP_KEYS)}")
-        gvars = {**inherited, **_variables(group.get("vars"), f"{key}.vars", fail)}
+        gvars = {**inherited, **_variables(group.get("vars"), f"{key}.vars", fail, inventory)}
         hosts = group.get("hosts")
         if hosts is not None and not isinstance(hosts, dict):
             raise fail(f"{key}.hosts", f"expected a mapping of host names, got {_kind(hosts)}",
@@ -100,7 +105,7 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
                 raise fail(f"{key}.hosts", f"{excerpt(name)} is not a host name",
                            "letters, digits, '.', '-', '_' (ranges like web[1:3] are not expanded)")
             found[name] = {**found.get(name, {}), **gvars,
-                           **_variables(hvars, f"{key}.hosts.{name}", fail)}
+                           **_variables(hvars, f"{key}.hosts.{name}", fail, inventory)}
             held = groups.setdefault(name, [])
             held += [g for g in names if g not in held]
         children = group.get("children")
@@ -114,7 +119,9 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
         walk(body, {}, str(top)[:40], names=() if top == "all" else (str(top),))
     if not found:
         raise fail("", "the inventory lists no host", "add one under all.hosts")
-    hosts = tuple(Host(name, hvars, tuple(groups.get(name, ()))) for name, hvars in found.items())
+    nodes = {name: parse_node(hvars[NODE_VARIABLE], NODE_VARIABLE, inventory, fail)  # checked in _variables
+             for name, hvars in found.items() if hvars.get(NODE_VARIABLE) is not None}
+    hosts = tuple(Host(name, hvars, tuple(groups.get(name, ())), nodes.get(name)) for name, hvars in found.items())
     for host in hosts:
         key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
         if key and "{{" not in str(key):

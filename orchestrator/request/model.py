@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.request.execution_node import ExecutionNode
 from orchestrator.request.notifications import NotificationSettings
 from orchestrator.request.validation import ValidationSettings
 
@@ -15,6 +16,7 @@ class Host:
     name: str
     vars: dict[str, Any]
     groups: tuple[str, ...] = ()  # the inventory groups that list it, directly or as a child group's host; not `all`
+    node: ExecutionNode | None = None  # where its phases run (aidevops_execution_node); None: from this machine
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,19 @@ FAILED_EVENTS = {"runner_on_failed", "runner_on_unreachable", "runner_item_on_fa
 
 
 def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
-    folder = Path(artifact_dir) / "job_events"
-    if not folder.is_dir():
-        return []
+    """A phase's events in order. Its artifact dir is ansible-runner's, or, for a phase split over execution
+    nodes, the folder holding one private data dir per route: their events one route after the other."""
+    folder = Path(artifact_dir)
+    folders = [folder / "job_events"] if (folder / "job_events").is_dir() else \
+        sorted(folder.glob("*/artifacts/*/job_events"))
     events = []
-    for f in folder.glob("*.json"):
-        try:
-            events.append(json.loads(f.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue  # a file being written at the moment of a crash; the rest still tells the story
-    return sorted(events, key=lambda e: e.get("counter", 0))
+    for i, events_dir in enumerate(folders):
+        for f in events_dir.glob("*.json"):
+            try:
+                events.append((i, json.loads(f.read_text())))
+            except (OSError, json.JSONDecodeError):
+                continue  # a file being written at the moment of a crash; the rest still tells the story
+    return [e for _, e in sorted(events, key=lambda pair: (pair[0], pair[1].get("counter", 0)))]
 
 
 def scrub(private_data_dir: Path, redactor: Redactor) -> int:

@@ -83,7 +83,10 @@ def take_backups(request: DeploymentRequest, services: list[str], *, note=lambda
     placed = service_hosts(request, services)
     executor = PhaseExecutor(session, request, controller_agents={}, results={}, cancel=cancel, pump=pump,
                              failures=failures, variables=lambda phase: extravars,
-                             placement={s: list(h) for s, h in placed.items()})
+                             placement={s: list(h) for s, h in placed.items()},
+                             # Its playbook saves the new snapshots' ids on the controller, as restore, the drill
+                             # and upgrade do: the day-2 commands all reach the hosts from here.
+                             via_nodes=False)
     limit = limit_for(request, services)
     phase = Phase(PHASE, AgentSpec(PHASE, "Backup now", (), playbook=PLAYBOOK), depends_on=(), available=True,
                   hosts=tuple(limit.split(",")) if limit else None)

@@ -9,19 +9,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from orchestrator import errors
 from orchestrator.agents.fingerprint import role_fingerprint
 from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, NOT_AVAILABLE, SKIPPED, SUCCEEDED, PhaseResult
 from orchestrator.plan import Phase
 from orchestrator.request import DeploymentRequest
+from orchestrator.request.execution_node import Route, route_folder, routes
 from orchestrator.run.artifacts import scrub
 from orchestrator.run.bus import Topic
 from orchestrator.run.context import AgentResult, ControllerAgents, PhaseContext
 from orchestrator.run.pump import EventPump
 from orchestrator.run.recording import FailureCollector
 from orchestrator.run.recovery import Recovery
-from orchestrator.run.runner import run_playbook
+from orchestrator.run.remote import Transport, over_ssh
+from orchestrator.run.runner import PhaseRun, merged, run_playbook
 from orchestrator.run.session import RunSession
 from orchestrator.store import now
 
@@ -35,7 +39,8 @@ class PhaseExecutor:
                  recovery: Recovery | None = None,
                  variables: Callable[[str], dict] = lambda phase: {},
                  placement: dict[str, list[str]] | None = None,
-                 before: Callable[[Phase], None] = lambda phase: None):
+                 before: Callable[[Phase], None] = lambda phase: None,
+                 via_nodes: bool = True, transport: Transport = over_ssh):
         self.session, self.request = session, request
         self.controller_agents = controller_agents
         self.pump, self.failures, self.recovery = pump, failures, recovery
@@ -48,12 +53,16 @@ class PhaseExecutor:
         self.fleet_vars.update({f"aidevops_{k}": request.options[k] for k in ("serial", "max_fail_percentage")
                                 if request.options.get(k) is not None})
         self.before = before  # called before a phase starts its work (the run's hooks)
+        # Hosts with an aidevops_execution_node run their phases there; False: every phase from this machine.
+        self.via_nodes, self.transport = via_nodes, transport
         self._last_failures: dict[str, list] = {}  # phase -> the failed tasks of its last attempt, for recovery
 
     def artifact_dir(self, phase: Phase) -> str:
         """Where the phase's artifacts will be: the runner's artifacts folder, or a controller agent's own."""
         folder = self.session.phase_dir(phase.id)
-        return str(folder if phase.agent.entry else folder / "artifacts" / phase.id)
+        if phase.agent.entry or len(self.routes(phase)) > 1:  # a split phase: its routes' folders side by side
+            return str(folder)
+        return str(folder / "artifacts" / phase.id)
 
     def announce(self, phase: Phase) -> None:
         """The phase starts: on the bus (the store records it as running, progress shows it)."""
@@ -85,18 +94,22 @@ class PhaseExecutor:
         # Phases that failed so far: the proxy leaves out a service whose deployment failed.
         failed = sorted(p for p, r in self.results.items() if r.status in (FAILED, SKIPPED, NOT_AVAILABLE))
         private_data_dir = self.session.phase_dir(phase.id, attempt)
-        run = run_playbook(
-            phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
-            private_data_dir=private_data_dir, events=self.pump.queue, cancel=self.cancel,
-            # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
-            # aidevops_command: `check` lets a role show the diff of a file it otherwise hides (masked here).
-            extravars={**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed,
-                       "aidevops_command": self.session.command, **self.fleet_vars},
+        # AI-chosen role variables first: the orchestrator's own can never be overridden by a decision.
+        # aidevops_command: `check` lets a role show the diff of a file it otherwise hides (masked here).
+        extravars = {**variables, "aidevops_run_id": self.session.run_id, "aidevops_failed_phases": failed,
+                     "aidevops_command": self.session.command, **self.fleet_vars}
+        routes = self.routes(phase)
+        if len(routes) == 1:
+            [(route, _)] = routes.items()
             # Placed on some of the inventory's hosts only: Ansible's own --limit keeps the others out.
-            limit=",".join(phase.hosts) if phase.hosts is not None else None,
-            check=self.check,
-        )
+            run = self._run(phase, private_data_dir, extravars, route,
+                            ",".join(phase.hosts) if phase.hosts is not None else None)
+        else:
+            run = self._split(phase, private_data_dir, extravars, routes)
         self.pump.flush()  # this attempt's events are all on the bus: its failures are known
+        if run.brought_back:
+            self.session.note(phase.id, f"saved in the inventory from the execution node: "
+                                        f"{', '.join(run.brought_back)}")
         # Tasks without no_log may print a secret: no artifact keeps one in clear text.
         scrub(private_data_dir, self.session.redactor)
         failures = self._last_failures[phase.id] = self.failures.since(phase.id, mark)
@@ -107,13 +120,38 @@ class PhaseExecutor:
                 first = failures[0]
                 reason = f"{len(failures)} task(s) failed; first on {first.host}: {first.task}: {first.message}"
             else:
-                reason = f"ansible-playbook exited with rc {run.rc} ({run.status})"
+                reason = run.error or f"ansible-playbook exited with rc {run.rc} ({run.status})"
         elif status == CANCELLED:
             reason = "cancelled by the user"
         elif self.failures.degraded(phase.id):
             status, reason = DEGRADED, "; ".join(self.failures.degraded(phase.id))
         return PhaseResult(phase.id, status, self.session.redactor.text(reason), started_at, now(),
                            time.monotonic() - t0, run.rc, str(run.artifact_dir))
+
+    def routes(self, phase: Phase) -> dict[Route | None, list[str]]:
+        """The phase's hosts by how they are reached: through an execution node, or (None) from here."""
+        hosts = [h for h in self.request.hosts if phase.hosts is None or h.name in phase.hosts]
+        if not self.via_nodes:
+            return {None: [h.name for h in hosts]}
+        return routes(hosts, self.request.inventory) or {None: []}
+
+    def _run(self, phase: Phase, private_data_dir: Path, extravars: dict, route: Route | None,
+             limit: str | None) -> PhaseRun:
+        return run_playbook(phase=phase.id, playbook=phase.agent.playbook, inventory=self.request.inventory,
+                            private_data_dir=private_data_dir, events=self.pump.queue, cancel=self.cancel,
+                            extravars=extravars, limit=limit, check=self.check, node=route,
+                            transport=self.transport)
+
+    def _split(self, phase: Phase, private_data_dir: Path, extravars: dict,
+               routes: dict[Route | None, list[str]]) -> PhaseRun:
+        """Hosts behind different nodes (or some reached from here): one playbook run per route, side by side
+        (each node is its own controller), each in its own private data dir under the phase's folder."""
+        with ThreadPoolExecutor(max_workers=len(routes), thread_name_prefix=f"{phase.id}-route") as pool:
+            futures = [pool.submit(self._run, phase, private_data_dir / route_folder(route, i), extravars, route,
+                                   ",".join(hosts))
+                       for i, (route, hosts) in enumerate(routes.items())]
+            runs = [f.result() for f in futures]  # a route's exception is raised here, in the phase's thread
+        return merged(runs, private_data_dir)
 
     def _controller(self, phase: Phase) -> PhaseResult:
         """Validator and report run here, in the orchestrator's process, not through ansible-runner."""

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import project, vault
+from orchestrator.request.execution_node import Route
+from orchestrator.run import remote
 
 MARKER = "AIDEVOPS_PHASE"
 
@@ -95,6 +97,8 @@ class PhaseRun:
     # What the playbook handed back with set_stats (per_host: false): ansible-runner's callback puts it in the
     # playbook_on_stats event as artifact_data.
     custom_stats: dict[str, Any] = field(default_factory=dict)
+    error: str = ""  # why the playbook did not run at all (an execution node that could not be reached)
+    brought_back: list[str] = field(default_factory=list)  # inventory files a run on a node wrote (remote.py)
 
 
 def runner_env(inventory: Path | None = None) -> dict[str, str]:
@@ -125,16 +129,23 @@ def run_playbook(
     extravars: dict[str, Any] | None = None,
     limit: str | None = None,
     check: bool = False,
+    node: Route | None = None,
+    transport: remote.Transport = remote.over_ssh,
 ) -> PhaseRun:
+    """One playbook run; on `node` (an execution node, through remote.py) when given, else on this machine.
+    Either way the events reach `events` as they happen and the artifacts end in private_data_dir."""
     import ansible_runner  # imported here: it is slow to import and only runs need it
 
     private_data_dir.mkdir(parents=True, exist_ok=True)
 
     custom: dict[str, Any] = {}
+    last_stats: dict[str, Any] = {}
 
     def on_event(raw: dict[str, Any]) -> bool:
         if raw.get("event") == "playbook_on_stats":
-            custom.update((raw.get("event_data") or {}).get("artifact_data") or {})
+            data = raw.get("event_data") or {}
+            custom.update(data.get("artifact_data") or {})
+            last_stats.update(data)
         events.put((phase, raw))
         return True  # keep writing job_events/: `aidevops runs events` reads them later
 
@@ -142,6 +153,17 @@ def run_playbook(
     # A marker in the environment of everything this phase starts: ansible-runner's cancel kills
     # ansible-playbook's process group, but its forked workers can outlive it.
     marker = f"{private_data_dir.resolve()}:{os.getpid()}"
+    cmdline = "--check --diff" if check else None
+    if node is not None:
+        sent = remote.stream(node, ident=phase, playbook=playbook, inventory=inventory,
+                             private_data_dir=private_data_dir, on_event=on_event, cancel=cancel,
+                             extravars=extravars or {}, limit=limit, cmdline=cmdline, marker_env={MARKER: marker},
+                             transport=transport)
+        if sent.status in ("canceled", "timeout"):
+            kill_leftovers(marker)  # the ssh client, if it outlived the grace
+        return PhaseRun(status=sent.status, rc=sent.rc, artifact_dir=sent.artifact_dir,
+                        stats=_stats(last_stats), duration=time.monotonic() - started, custom_stats=custom,
+                        error=sent.error, brought_back=sent.brought_back)
     env = {**runner_env(inventory), MARKER: marker, "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir())}
     r = ansible_runner.run(
         private_data_dir=str(private_data_dir),
@@ -152,7 +174,7 @@ def run_playbook(
         envvars=env,
         extravars=extravars or {},
         limit=limit,
-        cmdline="--check --diff" if check else None,
+        cmdline=cmdline,
         event_handler=on_event,
         cancel_callback=cancel.is_set,
         quiet=True,
@@ -164,3 +186,29 @@ def run_playbook(
         status=r.status, rc=r.rc, artifact_dir=Path(r.config.artifact_dir), stats=r.stats or {},
         duration=time.monotonic() - started, custom_stats=custom,
     )
+
+
+def _stats(data: dict[str, Any]) -> dict[str, Any]:
+    """Per-host counts of a playbook_on_stats event, as ansible-runner's Runner.stats gives them locally."""
+    keys = ("skipped", "ok", "dark", "failures", "ignored", "rescued", "processed", "changed")
+    return {k: data.get(k, {}) for k in keys} if data else {}
+
+
+# Worst last: a phase split over several routes ends as its worst part.
+_SEVERITY = ("successful", "timeout", "failed", "error", "canceled")
+
+
+def merged(runs: list[PhaseRun], artifact_dir: Path) -> PhaseRun:
+    """One PhaseRun for a phase that ran as one playbook run per route (their private data dirs side by side
+    in artifact_dir): the worst status, the first failing rc, every host's counts."""
+    worst = max(runs, key=lambda r: _SEVERITY.index(r.status) if r.status in _SEVERITY else len(_SEVERITY))
+    stats: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for r in runs:
+        for key, per_host in r.stats.items():
+            stats.setdefault(key, {}).update(per_host or {})
+        custom.update(r.custom_stats)
+    return PhaseRun(status=worst.status, rc=next((r.rc for r in runs if r.rc), worst.rc), artifact_dir=artifact_dir,
+                    stats=stats, duration=max(r.duration for r in runs), custom_stats=custom,
+                    error="; ".join(r.error for r in runs if r.error),
+                    brought_back=[f for r in runs for f in r.brought_back])

@@ -106,6 +106,11 @@ def encrypted(rel: str, text: str, with_password: str = PASSWORD) -> Callable[[P
     return change
 
 
+def node(value: str) -> Callable[[Path], None]:
+    """hosts.yml with aidevops_execution_node set to value in the vars of `all`."""
+    return sub(HOSTS, "  vars:\n", f"  vars:\n    aidevops_execution_node: {value}\n")
+
+
 # The request with one line changed; each row keeps the rest of the example as it is.
 def req(old: str, new: str) -> Callable[[Path], None]:
     return sub(REQUEST, old, new)
@@ -149,6 +154,34 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("hosts-file-unclosed-bracket", put(HOSTS, "all:\n  hosts: {vps-1: {ansible_host: [1}\n"), HOSTS, "invalid YAML"),
     ("ssh-key-missing", sub(HOSTS, "# ansible_ssh_private_key_file", "ansible_ssh_private_key_file"), HOSTS,
      "host 'vps-1': ansible_ssh_private_key_file ~/.ssh/id_ed25519 does not exist"),
+    # the execution node a host's phases run on (aidevops_execution_node)
+    ("execution-node-a-string", node("10.0.0.5"), HOSTS,
+     "all.vars.aidevops_execution_node: expected a mapping with host (and port, user, private_key_file, python)"),
+    ("execution-node-no-host", node("{port: 22}"), HOSTS, "all.vars.aidevops_execution_node.host: missing"),
+    ("execution-node-host-with-a-space", node("{host: 'node 1'}"), HOSTS,
+     "all.vars.aidevops_execution_node.host: expected an address or host name, got 'node 1'"),
+    ("execution-node-port-quoted", node("{host: 10.0.0.5, port: '22'}"), HOSTS,
+     "all.vars.aidevops_execution_node.port: expected a whole number from 1 to 65535, got '22'"),
+    ("execution-node-port-too-high", node("{host: 10.0.0.5, port: 70000}"), HOSTS,
+     "all.vars.aidevops_execution_node.port: expected a whole number from 1 to 65535, got 70000"),
+    ("execution-node-key-typo", node("{host: 10.0.0.5, usr: deploy}"), HOSTS,
+     "all.vars.aidevops_execution_node.usr: unknown key (expected one of host, port, user, private_key_file"),
+    ("execution-node-user-a-list", node("{host: 10.0.0.5, user: [root]}"), HOSTS,
+     "all.vars.aidevops_execution_node.user: expected a user name, got ['root']"),
+    ("execution-node-key-file-missing", node("{host: 10.0.0.5, private_key_file: keys/node}"), HOSTS,
+     "all.vars.aidevops_execution_node.private_key_file: 'keys/node' does not exist"),
+    ("execution-node-python-with-options", node("{host: 10.0.0.5, python: 'python3 -u'}"), HOSTS,
+     "all.vars.aidevops_execution_node.python: expected a command or a path without spaces, got 'python3 -u'"),
+    ("execution-node-host-key-checking-no", node("{host: 10.0.0.5, host_key_checking: 'no'}"), HOSTS,
+     "all.vars.aidevops_execution_node.host_key_checking: expected true or false, got 'no'"),
+    ("execution-node-in-a-child-group", put(HOSTS, "all:\n  children:\n    far:\n      hosts:\n        vps-1:\n"
+                                                  "      vars:\n        aidevops_execution_node: {host: 10.0.0.5, "
+                                                  "port: 0}\n"), HOSTS,
+     "all.children.far.vars.aidevops_execution_node.port: expected a whole number from 1 to 65535, got 0"),
+    ("execution-node-for-some-hosts-of-a-service-that-generates-secrets",
+     put(HOSTS, "all:\n  hosts:\n    vps-1:\n      aidevops_execution_node: {host: 10.0.0.5}\n    vps-2:\n"), HOSTS,
+     ("phase n8n would run on the execution node root@10.0.0.5:22 and this machine for its hosts, and each would "
+      "generate its own secrets for n8n (saved in group_vars/all/vault_n8n.yml)")),
     # the request
     ("option-typo", req("strategy: hybrid", "stratgy: hybrid"), REQUEST, "aidevops.options.stratgy: unknown key"),
     ("dns-unknown-key", req("provider: cloudflare", "provider: cloudflare\n    zone_id: abc"), REQUEST,
