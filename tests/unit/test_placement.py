@@ -104,8 +104,10 @@ STUB = """\
 """
 
 
-def test_a_run_runs_each_phase_on_its_hosts_only(inventory, tmp_path):
-    """Real ansible-runner on this machine (two local hosts): base_server on both, n8n on its group's host."""
+@pytest.fixture
+def two_local_hosts(inventory, tmp_path):
+    """A project home whose base_server and n8n playbooks say where they run, two local hosts with n8n's group
+    on local-2, and the CLI on that inventory."""
     home = tmp_path / "home"
     write(home / "playbooks/base_server.yml", STUB)
     write(home / "playbooks/n8n.yml", STUB)
@@ -121,6 +123,12 @@ def test_a_run_runs_each_phase_on_its_hosts_only(inventory, tmp_path):
         return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--inventory", str(inventory)],
                               capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
 
+    return cli
+
+
+def test_a_run_runs_each_phase_on_its_hosts_only(two_local_hosts):
+    """Real ansible-runner on this machine (two local hosts): base_server on both, n8n on its group's host."""
+    cli = two_local_hosts
     r = cli("run", "--only", "base_server,n8n", "--plain")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     shown = json.loads(cli("runs", "show", "--json").stdout)
@@ -208,22 +216,8 @@ def test_limit_narrows_each_phase_to_its_hosts_in_the_limit(inventory):
     assert plan.placement.unlimited["n8n"] == ("app-1", "app-2")
 
 
-def test_run_with_limit_runs_on_those_hosts_only_and_says_so(inventory, tmp_path):
-    home = tmp_path / "home"
-    write(home / "playbooks/base_server.yml", STUB)
-    write(home / "playbooks/n8n.yml", STUB)
-    write(inventory / "group_vars/all/aidevops.yml",
-          "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
-          "  dns: {provider: none}\n")
-    local = f"ansible_connection: local, ansible_python_interpreter: {sys.executable}"
-    hosts_yml(inventory, f"all:\n  hosts:\n    local-1: {{{local}}}\n    local-2: {{{local}}}\n"
-                         "  children:\n    n8n:\n      hosts:\n        local-2:\n")
-    env = {**os.environ, "AIDEVOPS_HOME": str(home)}
-
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--inventory", str(inventory)],
-                              capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False)
-
+def test_run_with_limit_runs_on_those_hosts_only_and_says_so(two_local_hosts):
+    cli = two_local_hosts
     r = cli("run", "--only", "base_server,n8n", "--limit", "local-1", "--plain")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "left out by --limit (none of its hosts: local-2)" in r.stdout
