@@ -282,14 +282,7 @@ def _cancel_when_asked(proc: subprocess.Popen, cancel: threading.Event) -> None:
     """On cancel, close the node's stdin (its cancel); kill ssh if the node has not finished in time."""
     while proc.poll() is None:
         if cancel.wait(0.5):
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                proc.wait(timeout=CANCEL_GRACE)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _close(proc)
             return
 
 
