@@ -1,5 +1,8 @@
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,25 @@ def no_model_keys(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("ANTHROPIC_", "OPENAI_", "AIDEVOPS_AI")):
             monkeypatch.delenv(name)
+
+
+def interrupt_at(proc: subprocess.Popen, inventory: Path, task: str, wait: float = 60, grace: float = 30
+                 ) -> tuple[str, float]:
+    """Ctrl-C (SIGINT) to a running `aidevops run` once its run log shows TASK; (its output, seconds from the
+    signal to its end). The process is killed whatever happens."""
+    try:
+        deadline = time.monotonic() + wait
+        log = None
+        while time.monotonic() < deadline:  # wait until the task runs
+            logs = list((inventory / ".aidevops/runs").glob("*/run.log.jsonl"))
+            if logs and task in logs[0].read_text():
+                log = logs[0]
+                break
+            time.sleep(0.2)
+        assert log is not None, f"the run never reached {task}"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=grace)
+        return out, time.monotonic() - started
+    finally:
+        proc.kill()

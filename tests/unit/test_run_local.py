@@ -6,15 +6,13 @@ orchestrator (plan, scheduler, runner, events, store, CLI) quickly and without D
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import interrupt_at, write
 
 PLAYBOOK = """\
 - hosts: all
@@ -135,23 +133,9 @@ def test_ctrl_c_cancels_cleanly_and_records_a_cancelled_run(home, inv):
     proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "run", "--inventory", str(inv),
                              "--only", "base_server", "--plain"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        log = None
-        while time.monotonic() < deadline:  # wait until the slow task is running
-            logs = list((inv / ".aidevops/runs").glob("*/run.log.jsonl"))
-            if logs and "Wait a while." in logs[0].read_text():
-                log = logs[0]
-                break
-            time.sleep(0.2)
-        assert log is not None, "the run never reached the slow task"
-        started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
+    out, took = interrupt_at(proc, inv, "Wait a while.", wait=60, grace=30)
     assert proc.returncode == 130, out
-    assert time.monotonic() - started < 20
+    assert took < 20
     shown = json.loads(aidevops(home, "runs", "show", "--inventory", str(inv), "--json").stdout)
     assert shown["run"]["status"] == "cancelled" and shown["run"]["exit_code"] == 130
     assert shown["phases"][0]["status"] == "cancelled"
