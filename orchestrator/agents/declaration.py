@@ -20,6 +20,8 @@
           image_service: n8n                                         # whose image meta.json names
           version_variable: n8n_version
         # (the older form, `backup: one sentence`, is read as a summary with nothing to back up)
+        state_variable: null        # a role variable whose value `rendered` means: files in place, nothing
+                                    # started (supabase_state); the validator then checks the files only
         sites:                      # the public names the proxy serves for it
           - name: n8n               # its key in the request's `hostnames:`
             title: n8n
@@ -130,6 +132,7 @@ class Service:
     secrets: tuple[str, ...] = ()
     backup: Backup | None = None
     needs: Needs = Needs()
+    state_variable: str | None = None  # its value `rendered`: the service's files are in place, nothing runs
 
 
 @dataclass(frozen=True)
@@ -196,14 +199,15 @@ def _health_auth(raw: Any, login: Login | None, path: Path, key: str) -> HealthA
 
 def _service(raw: Any, path: Path) -> Service:
     d = _mapping(raw, path, "agent.service", {"name", "sites", "app_ports", "vault_file", "secrets", "backup",
-                                              "needs"})
+                                              "needs", "state_variable"})
     sites = tuple(_site(s, path, f"agent.service.sites[{i}]") for i, s in enumerate(d.get("sites") or []))
     ports = d.get("app_ports") or []
     if not all(isinstance(p, int) for p in ports):
         raise _fail(path, "agent.service.app_ports", "a list of port numbers")
     secrets = tuple(d.get("secrets") or ())
     return Service(str(d["name"]), sites, tuple(ports), d.get("vault_file"), secrets,
-                   _backup(d.get("backup"), secrets, path), _needs(d.get("needs"), path))
+                   _backup(d.get("backup"), secrets, path), _needs(d.get("needs"), path),
+                   _name(d, path, "agent.service", "state_variable", "a role variable's name", required=False))
 
 
 def _needs(raw: Any, path: Path) -> Needs:

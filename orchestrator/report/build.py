@@ -22,7 +22,7 @@ from orchestrator.outcome import DONE, RUNNING, outcome_status
 from orchestrator.redact import Redactor
 from orchestrator.report import credentials as creds_mod
 from orchestrator.report import maintenance, timeline
-from orchestrator.report.role_vars import RoleVars
+from orchestrator.request.role_vars import RoleVars
 from orchestrator.request import load_hosts
 from orchestrator.state import StateDir
 from orchestrator.store import RunStore

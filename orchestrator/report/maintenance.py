@@ -16,7 +16,7 @@ from jinja2 import meta
 
 from orchestrator.agents import registry
 from orchestrator.agents.declaration import MaintenanceStep
-from orchestrator.report.role_vars import RoleVars
+from orchestrator.request.role_vars import RoleVars
 
 TITLES = {"updates": "Updates", "backups": "Backups and restore", "certificates": "Certificate renewal",
           "secrets": "Secret rotation", "logs": "Where the logs are", "rerun": "Re-run and validate"}

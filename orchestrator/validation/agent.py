@@ -19,11 +19,12 @@ from pathlib import Path
 from orchestrator import atomic, vault
 from orchestrator.agents import registry
 from orchestrator.agents import services as declared_services
+from orchestrator.plan.placement import hosts_of
 from orchestrator.run.context import AgentResult, PhaseContext
 from orchestrator.validation import certificates, drill
 from orchestrator.validation.findings import Finding, Outcome, verdict
 from orchestrator.validation.plugin import load_outcome
-from orchestrator.validation.targets import health_auth, suite_config
+from orchestrator.validation.targets import health_auth, rendered, suite_config
 
 SUITES_DIR = Path(__file__).parent / "suites"
 # A phase that ran, even if it failed, is checked: the findings say what works and what does not.
@@ -87,8 +88,15 @@ def run(ctx: PhaseContext) -> AgentResult:
         outcome.metrics += ran.metrics
     # A dry run changes nothing on the host: the drill starts containers, so it is left to real runs.
     if files and not ctx.check and ctx.request.validation.drill:
+        only_rendered = rendered(ctx.request, services)
         for service in drill.drilled_services(ctx.request):
             if service not in services or ctx.cancel.is_set():
+                continue
+            if set(only_rendered.get(service, ())) >= set(hosts_of(ctx.request, service)):
+                outcome.findings.append(Finding(f"{service}.restore_drill", None, "skipped", "info",
+                                                f"{service} restore drill",
+                                                f"not drilled: {service} is only rendered, nothing of it runs",
+                                                service))
                 continue
             _, found, figures = drill.drill_and_judge(ctx, service)
             outcome.findings += found

@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.agents import services as declared_services
 from orchestrator.plan import build_plan
 from orchestrator.request import DeploymentRequest, Host
+from orchestrator.request.role_vars import RoleVars
 
 PUBLIC_PORTS = [22, 80, 443]
 # Scanned from outside besides 1-1024 and the apps' ports: where a forgotten service usually listens
@@ -30,6 +31,22 @@ def serving_hosts(request: DeploymentRequest, service: str) -> tuple[Host, ...]:
     """The hosts a service is placed on, each with its own proxy and certificates."""
     names = placement(request).get(service, ())
     return tuple(h for h in request.hosts if h.name in names)
+
+
+def rendered(request: DeploymentRequest, services: list[str]) -> dict[str, dict[str, str | None]]:
+    """service -> {host: its compose project folder} where it is only rendered (its declared state variable
+    says `rendered`, e.g. supabase_state where its images cannot be had): its files are there, nothing runs."""
+    declared, settings = declared_services(), RoleVars(request.inventory, {})
+    out = {}
+    for svc in services:
+        variable, backup = declared[svc].state_variable, declared[svc].backup
+        folder_variable = backup.project_dir_variable if backup else None
+        hosts = {h.name: settings.get(folder_variable, host=h) if folder_variable else None
+                 for h in serving_hosts(request, svc)
+                 if variable and str(settings.get(variable, host=h)) == "rendered"}
+        if hosts:
+            out[svc] = hosts
+    return out
 
 
 def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str, Any]]:
@@ -89,6 +106,7 @@ def suite_config(request: DeploymentRequest, services: list[str]) -> dict[str, A
         "hosts": hosts(request),
         "placement": {agent: list(names) for agent, names in placement(request).items()},
         "endpoints": endpoints(request, services) if services else [],
+        "rendered": rendered(request, services),
         "app_ports": app_ports(services),
         "public_ports": PUBLIC_PORTS,
         "scan_ports": sorted(set(range(1, 1025)) | set(app_ports(list(declared_services()))) | set(COMMON_PORTS)),

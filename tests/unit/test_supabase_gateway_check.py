@@ -92,38 +92,50 @@ def test_the_declaration_asks_for_the_anon_key_on_the_api_and_basic_auth_on_stud
 @pytest.mark.parametrize("site", ["supabase", "studio"])
 def test_a_healthy_gateway_passes_both_checks(gateway, site):
     targets, ca = gateway
-    suite.test_gateway_refuses_without_credentials(targets[site], ca)
-    suite.test_healthy_through_gateway(targets[site], ca, SECRETS)
+    suite.test_gateway_refuses_without_credentials(targets[site], ca, {})
+    suite.test_healthy_through_gateway(targets[site], ca, SECRETS, {})
 
 
 def test_a_gateway_that_lets_everyone_in_fails_the_refusal_check(gateway):
     targets, ca = gateway
     Kong.behaviour = "open"
     with pytest.raises(AssertionError, match="without credentials answered 200, not 401"):
-        suite.test_gateway_refuses_without_credentials(targets["supabase"], ca)
+        suite.test_gateway_refuses_without_credentials(targets["supabase"], ca, {})
 
 
 def test_the_service_behind_the_gateway_down_fails_the_health_check(gateway):
     targets, ca = gateway
     Kong.behaviour = "upstream down"
-    suite.test_gateway_refuses_without_credentials(targets["supabase"], ca)  # Kong itself still checks keys
+    suite.test_gateway_refuses_without_credentials(targets["supabase"], ca, {})  # Kong itself still checks keys
     with pytest.raises(AssertionError, match="answered 502"):
-        suite.test_healthy_through_gateway(targets["supabase"], ca, SECRETS)
+        suite.test_healthy_through_gateway(targets["supabase"], ca, SECRETS, {})
 
 
 def test_a_route_missing_from_kong_fails_both(gateway):
     targets, ca = gateway
     Kong.behaviour = "route missing"
     with pytest.raises(AssertionError, match="answered 404, not 401"):
-        suite.test_gateway_refuses_without_credentials(targets["studio"], ca)
+        suite.test_gateway_refuses_without_credentials(targets["studio"], ca, {})
     with pytest.raises(AssertionError, match="answered 404"):
-        suite.test_healthy_through_gateway(targets["studio"], ca, SECRETS)
+        suite.test_healthy_through_gateway(targets["studio"], ca, SECRETS, {})
 
 
 def test_a_wrong_key_is_refused_like_none(gateway):
     targets, ca = gateway
     with pytest.raises(AssertionError, match="answered 401"):
-        suite.test_healthy_through_gateway(targets["supabase"], ca, {**SECRETS, "supabase_anon_key": "wrong"})
+        suite.test_healthy_through_gateway(targets["supabase"], ca, {**SECRETS, "supabase_anon_key": "wrong"}, {})
+
+
+def test_where_supabase_is_only_rendered_its_gateway_checks_say_so_instead_of_failing(gateway):
+    """supabase_state: rendered on a host (no images to run): the proxy answers 502 for it, which is expected,
+    so both gateway checks are skipped with why, on that host only."""
+    targets, ca = gateway
+    Kong.behaviour = "upstream down"
+    config = {"rendered": {"supabase": {"db-1": "/opt/aidevops/supabase"}}}
+    with pytest.raises(pytest.skip.Exception, match="supabase is only rendered on db-1"):
+        suite.test_healthy_through_gateway({**targets["supabase"], "host": "db-1"}, ca, SECRETS, config)
+    with pytest.raises(AssertionError, match="answered 502"):  # the same site served by another host: checked
+        suite.test_healthy_through_gateway({**targets["supabase"], "host": "db-2"}, ca, SECRETS, config)
 
 
 def test_a_key_missing_from_the_vault_fails_with_its_name():

@@ -97,6 +97,19 @@ def _secret(secrets: dict[str, str], name: str) -> str:
     return secrets[name]
 
 
+def rendered_folder(config: dict[str, Any], service: str, host_name: str) -> str | None:
+    """The service's project folder when it is only rendered on this host (its state variable, e.g.
+    supabase_state: rendered), else None: it should be running."""
+    return (config.get("rendered") or {}).get(service, {}).get(host_name)
+
+
+def skip_where_rendered(config: dict[str, Any], service: str, host_name: str | None) -> None:
+    """A check of the running service says why it has nothing to look at on a host where it is only rendered."""
+    if host_name in (config.get("rendered") or {}).get(service, {}):
+        pytest.skip(f"{service} is only rendered on {host_name} (its state variable says rendered): "
+                    "nothing of it runs there to check")
+
+
 def compose_containers(host, project: str) -> dict[str, str]:
     """name -> status text (`Up 5 minutes (healthy)`) of the compose project's containers."""
     ps = host.run(f"docker ps -a --filter label=com.docker.compose.project={project} "
