@@ -69,8 +69,8 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
     req = schema.validate(data["aidevops"], where)
 
     services, hostnames = _services_and_names(req.services, req.domain, req.hostnames or {}, fail, "aidevops")
-    per_host = {h.name: _host_fields(h, req, services, inventory) for h in hosts
-                if h.vars.get("aidevops_host") is not None}
+    own = {h.name: found for h in hosts if (found := own_fields(h, inventory)) is not None}
+    per_host = {h.name: _host_fields(h, *own[h.name], req, services) for h in hosts if h.name in own}
     base_services = tuple(services) if per_host else None
     if per_host:  # what the hosts run together: the services of every host, in the order the roles declare them
         everyone = set(services) if len(per_host) < len(hosts) else set()
@@ -121,16 +121,36 @@ def _services_and_names(asked: list[str] | None, domain: str, given: dict[str, s
     return list(services), hostnames
 
 
-def _host_fields(host: Host, req: schema.Request, services: list[str], inventory: Path) -> HostRequest:
+HOST_FIELDS = "aidevops_host"
+
+
+def own_fields(host: Host, inventory: Path) -> tuple[Any, Path] | None:
+    """A host's `aidevops_host` and the file it is written in: its host_vars file(s) beside hosts.yml, which
+    Ansible reads over hosts.yml's host vars, else hosts.yml; None for a host without fields of its own.
+    (Vault-encrypted host_vars files are left out: request fields are no secrets.)"""
+    folder = inventory / "host_vars"
+    files = [folder / f"{host.name}{ext}" for ext in (".yml", ".yaml")]
+    files += sorted((folder / host.name).glob("*.y*ml")) if (folder / host.name).is_dir() else []
+    for path in reversed(files):  # the last file read wins in Ansible, as here
+        if path.is_file() and not path.read_text(errors="replace").startswith("$ANSIBLE_VAULT"):
+            data = load_yaml(path)
+            if isinstance(data, dict) and data.get(HOST_FIELDS) is not None:
+                return data[HOST_FIELDS], path
+    if host.vars.get(HOST_FIELDS) is not None:
+        return host.vars[HOST_FIELDS], inventory / "hosts.yml"
+    return None
+
+
+def _host_fields(host: Host, value: Any, path: Path, req: schema.Request, services: list[str]) -> HostRequest:
     """A host's own request fields (`aidevops_host` in its host vars) over the deployment's: a fleet's hosts
     each with their domain and services."""
-    key = f"{host.name}: aidevops_host"
-    where = str(inventory / "hosts.yml")
+    key = f"{host.name}: {HOST_FIELDS}"
+    where = str(path)
 
     def fail(path: str, message: str, hint: str | None = None) -> BadInput:
         return BadInput(f"{host.name}: {path}: {message}", where=where, hint=hint)
 
-    fields = schema.validate_host_fields(host.vars["aidevops_host"], where, key)
+    fields = schema.validate_host_fields(value, where, key)
     domain = fields.domain or req.domain
     # The deployment's own host names hold for a host that keeps its domain; another domain starts afresh.
     given = {**((req.hostnames or {}) if fields.domain is None else {}), **(fields.hostnames or {})}

@@ -77,6 +77,23 @@ def test_a_bad_host_field_is_one_clear_line(inventory, fields, expected):
     assert expected in str(caught.value) and str(inventory / "hosts.yml") in str(caught.value)
 
 
+def test_a_hosts_fields_may_live_in_its_host_vars_file_which_wins_as_in_ansible(inventory):
+    write(inventory / "hosts.yml", "all:\n  hosts:\n    client-b:\n      aidevops_host: {domain: old.example}\n"
+                                   "    client-c:\n")
+    write(inventory / "host_vars/client-b.yml", "aidevops_host:\n  domain: client-b.example\n  services: [n8n]\n")
+    write(inventory / "host_vars/client-c/main.yml", "aidevops_host: {domain: client-c.example}\n")
+    request = load_request(inventory)
+    assert request.for_host("client-b").domain == "client-b.example"
+    assert request.for_host("client-b").services == ("n8n",)
+    assert request.for_host("client-c").hostnames["n8n"] == "n8n.client-c.example"
+    # A mistake there names that file.
+    write(inventory / "host_vars/client-c/main.yml", "aidevops_host: {domian: client-c.example}\n")
+    with pytest.raises(BadInput) as caught:
+        load_request(inventory)
+    assert "client-c: aidevops_host.domian: unknown key" in str(caught.value)
+    assert str(inventory / "host_vars/client-c/main.yml") in str(caught.value)
+
+
 def test_the_playbooks_give_each_host_its_own_fields(inventory, tmp_path):
     """The pre-task every deploying playbook starts with (taken from playbooks/n8n.yml), on three local hosts:
     each host's `aidevops` is its own, as the roles read it."""
