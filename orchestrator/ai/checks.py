@@ -10,6 +10,7 @@ from typing import Any
 
 from orchestrator.ai import offline
 from orchestrator.ai.bounds import Bounds, Confirm
+from orchestrator.plan.auto import HostFacts, Needs, check_placement
 from orchestrator.request import STRATEGIES as REQUESTABLE
 from orchestrator.request.schema import MAX_PARALLEL
 
@@ -73,3 +74,17 @@ def optimization(data: dict) -> dict:
         raise Invalid("suggestions: expected a list of {area, suggestion, reason}")
     return {"suggestions": [{k: str(i.get(k, ""))[:500] for k in ("area", "suggestion", "reason")}
                             for i in items[:10]], "reason": str(data.get("reason", ""))}
+
+
+def placement(data: dict, needs: dict[str, Needs], facts: list[HostFacts],
+              kept: dict[str, tuple[str, ...]]) -> dict:
+    """Each service on one known host, every host within its memory, cores and disk (what is kept first)."""
+    proposal = data.get("placement")
+    if not isinstance(proposal, dict) or not all(isinstance(h, str) for h in proposal.values()):
+        raise Invalid("placement: expected a mapping of service to host name")
+    try:
+        check_placement(needs, facts, proposal, kept)
+    except ValueError as exc:
+        raise Invalid(f"placement: {exc}") from None
+    return {"placement": {s: h for s, h in proposal.items()}, "reason": str(data.get("reason", "")),
+            "confidence": data.get("confidence")}

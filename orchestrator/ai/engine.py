@@ -23,6 +23,7 @@ from orchestrator.ai.cache import AnswerCache
 from orchestrator.ai.choice import AISettings
 from orchestrator.ai.context import decision_context
 from orchestrator.ai.providers.base import BUDGET, Answer, Provider, ProviderError
+from orchestrator.plan.auto import HostFacts, Needs
 from orchestrator.redact import Redactor
 from orchestrator.request.schema import MAX_PARALLEL
 from orchestrator.store import RunStore
@@ -68,6 +69,12 @@ def recovery_schema(variables: dict, backoff_cap: float) -> dict:
                                "retry (retry_with_variables); null keeps a value."},
                  "backoff_seconds": {"type": "integer", "description": f"Wait before the retry, 0 to "
                                      f"{int(backoff_cap)} seconds."},
+                 "reason": _reason(), "confidence": _confidence()})
+
+
+def placement_schema(services: list[str], hosts: list[str]) -> dict:
+    return _obj({"placement": {**_obj({s: {"type": "string", "enum": hosts} for s in services}),
+                               "description": "The host each service goes on."},
                  "reason": _reason(), "confidence": _confidence()})
 
 
@@ -171,6 +178,27 @@ class DecisionMaker:
         return self._decide("recovery", phase, current, system_state, constraints, schema,
                             "Analyse the failed phase and choose how to recover.",
                             lambda data: self._check_recovery(data, phase), fallback, output=output)
+
+    def placement(self, *, needs: dict[str, Needs], facts: list[HostFacts], kept: dict[str, tuple[str, ...]],
+                  offline_placement: dict[str, tuple[str, ...]], system_state: dict) -> Decision:
+        """`placement: auto`: the host of each service not placed by an earlier run, held to the services'
+        declared needs and the hosts' facts (plan/auto.py: check_placement); else the offline planner's."""
+        open_services = [s for s in needs if s not in kept]
+        fallback = {"placement": {s: offline_placement[s][0] for s in open_services},
+                    "reason": "offline: largest first, on the host with the fewest services, then the most "
+                              "memory left"}
+        current = {"services": {s: vars(needs[s]) for s in open_services},
+                   "hosts": {f.name: {"memory_mb": f.memory_mb, "cores": f.cores, "disk_gb": f.disk_gb}
+                             for f in facts},
+                   "kept_from_earlier_runs": {s: list(h) for s, h in kept.items()},
+                   "offline_choice": fallback["placement"]}
+        constraints = {"fit": "every host must keep within its memory, cores and free disk, with the needs of "
+                              "what is kept there counted first",
+                       "one_host": "each service on exactly one of the hosts"}
+        return self._decide("placement", "orchestrator", current, system_state, constraints,
+                            placement_schema(open_services, [f.name for f in facts]),
+                            "Place each service on a host that has room for it.",
+                            lambda data: checks.placement(data, needs, facts, kept), fallback)
 
     def optimization(self, *, phases: list[dict], system_state: dict) -> Decision:
         fallback = offline.optimization(phases)

@@ -11,6 +11,7 @@ from orchestrator.ai.bounds import Bounds, Confirm
 from orchestrator.ai.choice import AISettings
 from orchestrator.ai.engine import DecisionMaker
 from orchestrator.plan import Plan
+from orchestrator.plan.auto import HostFacts, Needs, check_placement
 from orchestrator.redact import Redactor
 from orchestrator.request import DeploymentRequest
 from orchestrator.state import StateDir
@@ -63,6 +64,31 @@ def decide_plan(maker: DecisionMaker, request: DeploymentRequest, plan: Plan, fi
         plan.strategy_reason = f"{plan.strategy} ({by}: {s.reason})"
     t = maker.tactical(phases=phases, system_state=state)
     return PlanDecisions(s, t, {p: v for p, v in t.data.get("variables", {}).items() if v})
+
+
+def placement_maker(settings: AISettings, request: DeploymentRequest, *, store: RunStore, run_id: str,
+                    redactor: Redactor) -> DecisionMaker:
+    """A DecisionMaker for the placement alone (before there is a plan: no role variables are offered)."""
+    return DecisionMaker(settings, store=store, run_id=run_id, inventory=str(request.inventory), redactor=redactor,
+                         cache_dir=StateDir(request.inventory).ai_cache, bounds=Bounds([], inventory=request.inventory))
+
+
+def decide_placement(maker: DecisionMaker, request: DeploymentRequest, needs: dict[str, Needs],
+                     facts: list[HostFacts], kept: dict[str, tuple[str, ...]],
+                     offline: tuple[dict[str, tuple[str, ...]], dict[str, str]]
+                     ) -> tuple[dict[str, tuple[str, ...]], dict[str, str], Decision]:
+    """`placement: auto` with an AI provider: its placement where it holds against the needs, else the offline
+    planner's (OFFLINE), saying why it fell back. (placed, reasons, the recorded decision)."""
+    state = {"hosts": [h.name for h in request.hosts], "services": list(request.services), "domain": request.domain}
+    d = maker.placement(needs=needs, facts=facts, kept=kept, offline_placement=offline[0], system_state=state)
+    if d.source == "offline":
+        placed, reasons = offline
+        if d.fallback_reason:
+            reasons = {s: r if s in kept else f"{r} (the AI's answer was not used: {d.fallback_reason})"
+                       for s, r in reasons.items()}
+        return placed, reasons, d
+    placed, reasons = check_placement(needs, facts, d.data["placement"], kept, by=f"AI {d.source}")
+    return placed, {s: r if s in kept else f"{r}; {d.reason}" for s, r in reasons.items()}, d
 
 
 def recorded_plan(maker: DecisionMaker, source_run_id: str, plan: Plan) -> PlanDecisions:

@@ -37,9 +37,13 @@ inventory_option = click.option(
 )
 
 
-def load_plan(inventory: str | None, strategy: str | None, only: str | None, limit: str | None = None):
+def load_plan(inventory: str | None, strategy: str | None, only: str | None, limit: str | None = None,
+              ai: str | None = None, decide: bool = False):
+    """The checked request and its plan. DECIDE: an AI provider (AI, else the request's or the environment's
+    choice) may place the services of `placement: auto`; otherwise the offline planner does."""
     # Every file the run reads is checked before anything is created; the CA file only when it validates.
-    request = with_limit(auto_placed(check_inventory(resolve_inventory(inventory), validates=False)), limit)
+    request = check_inventory(resolve_inventory(inventory), validates=False)
+    request = with_limit(auto_placed(request, ai, decide), limit)
     only_list = [o.strip() for o in only.split(",") if o.strip()] if only else None
     plan = build_plan(request, strategy, only_list)
     check_nodes(request, plan.phases)
@@ -48,8 +52,10 @@ def load_plan(inventory: str | None, strategy: str | None, only: str | None, lim
     return request, plan
 
 
-def auto_placed(request):
-    """`placement: auto`: the services an earlier run did not place are placed now, from the hosts' facts."""
+def auto_placed(request, ai: str | None = None, decide: bool = False):
+    """`placement: auto`: the services an earlier run did not place are placed now, from the hosts' facts, by
+    the offline planner, or (DECIDE) by the AI provider chosen, held to the same needs and recorded as a
+    decision under its own id (`aidevops decisions place-...`)."""
     if request.placement != "auto":
         return request
     from dataclasses import replace
@@ -62,7 +68,21 @@ def auto_placed(request):
     if all(s in kept for s in request.services):
         return request
     declared = declared_services()
-    placed, reasons = auto_place({s: declared[s].needs for s in request.services}, gather(request), kept)
+    needs, facts = {s: declared[s].needs for s in request.services}, gather(request)
+    placed, reasons = auto_place(needs, facts, kept)
+    settings = None
+    if decide:
+        from orchestrator.ai.choice import resolve
+
+        settings = resolve(ai, request.ai, request.inventory)
+    if settings is not None and settings.provider != "offline":
+        from orchestrator.ai.planning import decide_placement, placement_maker
+        from orchestrator.run.session import RunSession
+
+        session = RunSession(request.inventory, "placement", id_prefix="place-")
+        maker = placement_maker(settings, request, store=session.store, run_id=session.run_id,
+                                redactor=session.redactor)
+        placed, reasons, _ = decide_placement(maker, request, needs, facts, kept, (placed, reasons))
     return replace(request, auto_placement=placed, auto_reasons={**request.auto_reasons, **reasons})
 
 

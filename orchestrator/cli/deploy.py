@@ -31,7 +31,7 @@ def plan(inventory, strategy, only, limit, ai, yes):
     """Print the plan for an inventory without running anything; with --ai, the decisions it would use."""
     from orchestrator.cli.render import print_decisions_made, print_plan
 
-    request, the_plan = load_plan(inventory, strategy, only, limit)
+    request, the_plan = load_plan(inventory, strategy, only, limit, ai, decide=bool(ai))
     if ai:
         from orchestrator.ai.choice import resolve
         from orchestrator.ai.planning import decide_plan, make_maker, strategy_fixed
@@ -84,7 +84,7 @@ def run(inventory, strategy, only, limit, check, plain, resume, ai, yes, wait, w
         hold_inventory(request.inventory, wait, wait_timeout)  # until the command ends, however it ends
         command = f"run --resume {resumed.source.id}"
     else:
-        request, the_plan = load_plan(inventory, strategy, only, limit)
+        request, the_plan = load_plan(inventory, strategy, only, limit, ai, decide=True)
         hold_inventory(request.inventory, wait, wait_timeout)
         command = "run" + (f" --only {only}" if only else "") + (f" --limit {limit}" if limit else "") \
             + (f" --strategy {strategy}" if strategy else "")

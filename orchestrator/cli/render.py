@@ -73,7 +73,9 @@ def print_placement(request, plan) -> None:
         return
     placement = plan.placement
     host_side = [p.id for p in plan.phases if not p.agent.entry]
-    console.print("[bold]placement[/] (inventory groups named after a service put it on their hosts):")
+    how = ("placement: auto (each service on a host that has room for it, by its declared needs)"
+           if request.placement == "auto" else "inventory groups named after a service put it on their hosts")
+    console.print(f"[bold]placement[/] ({how}):")
     width = max(len(h.name) for h in request.hosts)
     for host in request.hosts:
         here = [p for p in placement.phases_on(host.name) if p in host_side]

@@ -33,23 +33,42 @@ def _describe(needs: Needs) -> str:
     return f"{needs.memory_mb} MB memory, {needs.cores} core(s), {needs.disk_gb} GB disk"
 
 
-def auto_place(needs: dict[str, Needs], facts: list[HostFacts],
-               kept: dict[str, tuple[str, ...]] | None = None) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    """(service -> (host,), service -> why) for every service in NEEDS; KEPT (an earlier run's placement of some
-    of them, on hosts that still exist) is taken as it is and its needs counted first."""
-    left = {f.name: {"memory_mb": float(f.memory_mb), "cores": float(f.cores), "disk_gb": float(f.disk_gb)}
+def _left(facts: list[HostFacts]) -> dict[str, dict[str, float]]:
+    return {f.name: {"memory_mb": float(f.memory_mb), "cores": float(f.cores), "disk_gb": float(f.disk_gb)}
             for f in facts}
-    order = [f.name for f in facts]
-    count = dict.fromkeys(order, 0)  # services placed on each host so far
-    placed: dict[str, tuple[str, ...]] = {}
-    reasons: dict[str, str] = {}
+
+
+def _take(left: dict[str, float], needs: Needs) -> None:
+    for key in left:
+        left[key] -= getattr(needs, key)
+
+
+def _kept(needs: dict[str, Needs], left: dict[str, dict[str, float]], count: dict[str, int],
+          kept: dict[str, tuple[str, ...]] | None) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """An earlier run's placement of some services, on hosts that still exist: taken as it is, counted first."""
+    placed, reasons = {}, {}
     for service, hosts in (kept or {}).items():
         if service in needs and hosts and all(h in left for h in hosts):
             placed[service], reasons[service] = hosts, "auto: kept from an earlier run"
             for h in hosts:
                 count[h] += 1
-                for key in left[h]:
-                    left[h][key] -= getattr(needs[service], key)
+                _take(left[h], needs[service])
+    return placed, reasons
+
+
+def _room(service: str, want: Needs, host: str, left: dict[str, float]) -> str:
+    return (f"{host} has {left['memory_mb']:.0f} MB, {left['cores']:.0f} core(s), {left['disk_gb']:.0f} GB left; "
+            f"{service} needs {_describe(want)}")
+
+
+def auto_place(needs: dict[str, Needs], facts: list[HostFacts],
+               kept: dict[str, tuple[str, ...]] | None = None) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """(service -> (host,), service -> why) for every service in NEEDS; KEPT (an earlier run's placement of some
+    of them, on hosts that still exist) is taken as it is and its needs counted first."""
+    left = _left(facts)
+    order = [f.name for f in facts]
+    count = dict.fromkeys(order, 0)  # services placed on each host so far
+    placed, reasons = _kept(needs, left, count, kept)
     for service in sorted((s for s in needs if s not in placed), key=lambda s: (-needs[s].memory_mb, s)):
         want = needs[service]
         fitting = [h for h in order if _fits(left[h], want)]
@@ -62,8 +81,33 @@ def auto_place(needs: dict[str, Needs], facts: list[HostFacts],
         best = max(fitting, key=lambda h: (-count[h], left[h]["memory_mb"], -order.index(h)))
         count[best] += 1
         placed[service] = (best,)
-        reasons[service] = (f"auto: {best} has {left[best]['memory_mb']:.0f} MB, {left[best]['cores']:.0f} core(s), "
-                            f"{left[best]['disk_gb']:.0f} GB left; {service} needs {_describe(want)}")
-        for key in left[best]:
-            left[best][key] -= getattr(want, key)
+        reasons[service] = "auto: " + _room(service, want, best, left[best])
+        _take(left[best], want)
+    return {s: placed[s] for s in needs}, {s: reasons[s] for s in needs}
+
+
+def check_placement(needs: dict[str, Needs], facts: list[HostFacts], proposal: dict[str, str],
+                    kept: dict[str, tuple[str, ...]] | None = None, by: str = "proposed"
+                    ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """A placement proposed elsewhere (an AI provider), held to the same needs: each service of NEEDS that KEPT
+    does not place goes on one known host, and every host keeps within what its facts say it has, with what is
+    kept counted first. (placed, reasons), or ValueError naming the first thing that does not hold."""
+    left = _left(facts)
+    count = dict.fromkeys(left, 0)
+    placed, reasons = _kept(needs, left, count, kept)
+    for service in sorted(needs, key=lambda s: (-needs[s].memory_mb, s)):
+        if service in placed:
+            continue
+        host = proposal.get(service)
+        if host not in left:
+            raise ValueError(f"{service}: {host!r} is not one of the hosts ({', '.join(left)})" if host
+                             else f"{service}: no host proposed")
+        if not _fits(left[host], needs[service]):
+            raise ValueError(f"{service} does not fit on {_room(service, needs[service], host, left[host])}")
+        placed[service] = (host,)
+        reasons[service] = f"auto ({by}): " + _room(service, needs[service], host, left[host])
+        _take(left[host], needs[service])
+    unknown = sorted(set(proposal) - set(needs))
+    if unknown:
+        raise ValueError(f"{unknown[0]} is not a service of this deployment ({', '.join(needs)})")
     return {s: placed[s] for s in needs}, {s: reasons[s] for s in needs}
