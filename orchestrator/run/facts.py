@@ -1,20 +1,27 @@
 """The hosts' facts that `placement: auto` places by: memory, cores and the free space of `/`.
 
-One ad hoc `setup` run (hardware subset only) through ansible-runner over the inventory, in a scratch folder
-that is removed afterwards; its facts are read from the runner's events.
+One run of playbooks/facts.yml (Ansible's `setup`, hardware subset only) per way the hosts are reached: from
+here, or through their execution node (remote.py), as a phase is, in a scratch folder removed afterwards; the
+facts are read from the runner's events.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import EnvironmentProblem
 from orchestrator.plan.auto import HostFacts
 from orchestrator.request import DeploymentRequest
-from orchestrator.run.runner import control_dir, runner_env
+from orchestrator.request.execution_node import routes
+from orchestrator.run import remote
+from orchestrator.run.runner import run_playbook
+
+PLAYBOOK = "facts.yml"
 
 
 def host_facts(name: str, facts: dict[str, Any]) -> HostFacts:
@@ -26,29 +33,27 @@ def host_facts(name: str, facts: dict[str, Any]) -> HostFacts:
                      round(free / 1e9, 1))
 
 
-def gather(request: DeploymentRequest) -> list[HostFacts]:
+def gather(request: DeploymentRequest, transport: remote.Transport = remote.over_ssh) -> list[HostFacts]:
     """Every host's facts, in inventory order; one clear error naming the hosts that could not be asked."""
-    import ansible_runner  # slow to import: only placement auto needs it here
-
     scratch = Path(tempfile.mkdtemp(prefix="aidevops-facts-"))
+    events: queue.Queue = queue.Queue()
+    try:
+        for i, (route, hosts) in enumerate(routes(request.hosts, request.inventory).items()):
+            run_playbook(phase="facts", playbook=PLAYBOOK, inventory=request.inventory,
+                         private_data_dir=scratch / f"{i:02d}", events=events, cancel=threading.Event(),
+                         limit=",".join(hosts), node=route, transport=transport)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     found: dict[str, dict[str, Any]] = {}
     failed: dict[str, str] = {}
-
-    def on_event(raw: dict[str, Any]) -> bool:
+    while not events.empty():
+        _, raw = events.get()
         data = raw.get("event_data") or {}
         host, res = data.get("host"), data.get("res") or {}
         if raw.get("event") == "runner_on_ok" and host:
             found[host] = res.get("ansible_facts") or {}
         elif raw.get("event") in ("runner_on_failed", "runner_on_unreachable") and host:
             failed[host] = str(res.get("msg") or raw.get("event"))[:200]
-        return False  # nothing of it is kept: the folder goes
-
-    try:
-        ansible_runner.run(private_data_dir=str(scratch), inventory=str(request.inventory), host_pattern="all", module="ansible.builtin.setup", module_args="gather_subset=!all,hardware",
-                           envvars={**runner_env(request.inventory), "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir())},
-                           event_handler=on_event, quiet=True, settings={"suppress_ansible_output": True})
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     missing = [h.name for h in request.hosts if h.name not in found]
     if missing:
         why = "; ".join(f"{h}: {failed.get(h, 'no answer')}" for h in missing)

@@ -297,3 +297,21 @@ def test_ssh_checks_the_node_s_host_key_unless_told_not_to():
     options = " ".join(argv[1:-2])
     assert "-p 2222 -l deploy" in options and "BatchMode=yes" in options and "ControlPath=none" in options
     assert "StrictHostKeyChecking" not in options and "UserKnownHostsFile" not in options and "-i " not in options
+
+
+def test_placement_auto_asks_the_hosts_behind_a_node_through_it(home, fake_ssh, tmp_path):
+    """The facts `placement: auto` places by come from where the hosts are reached: local-1 through the node,
+    local-2 from here; both answer, and the plan places by them."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    shutil.copy2(ROOT / "playbooks/facts.yml", home / "playbooks/facts.yml")
+    inv = node_inventory(tmp_path / "inv", f"    local-2: {{{LOCAL}}}\n")
+    request = inv / "group_vars/all/aidevops.yml"
+    request.write_text(request.read_text().replace("services: []", "services: [n8n]") + "  placement: auto\n")
+    r = aidevops(home, fake_ssh, tmp, "plan", "--inventory", str(inv))
+    assert r.returncode == 0, r.stdout + r.stderr
+    said = " ".join(r.stdout.split())
+    assert "n8n: auto: local-2 has " in said and "n8n needs 1024 MB memory" in said  # ties: the first listed
+    [call] = [json.loads(line) for line in fake_ssh[1].read_text().splitlines()]
+    assert call[-2] == "node.test"  # local-1's facts came through its node
+    assert leftovers(tmp) == []

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -66,6 +67,7 @@ def test_plan_places_by_the_real_facts_and_a_run_keeps_it(inventory, tmp_path):
     write(inventory / "hosts.yml", f"all:\n  hosts:\n    local-1: {{{local}}}\n    local-2: {{{local}}}\n")
     write(inventory / "group_vars/all/aidevops.yml", REQUEST)
     home = tmp_path / "home"
+    shutil.copy2(ROOT / "playbooks/facts.yml", write(home / "playbooks/facts.yml", ""))
     write(home / "playbooks/n8n.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
                                       "    - ansible.builtin.debug: {msg: here}\n")
     env = {**os.environ, "AIDEVOPS_HOME": str(home)}
