@@ -82,6 +82,7 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
         raise fail("", f"expected a mapping with an 'all' group, got {_kind(data)}",
                    "see inventories/example/hosts.yml")
     found: dict[str, dict[str, Any]] = {}
+    own_vars: dict[str, dict[str, Any]] = {}  # set on the host itself, not through a group
     groups: dict[str, list[str]] = {}  # host -> the groups it is in, in the order the file names them
 
     def walk(group: Any, inherited: dict[str, Any], key: str, depth: int = 0,
@@ -104,8 +105,9 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
             if not isinstance(name, str) or not _HOST_NAME.match(name):
                 raise fail(f"{key}.hosts", f"{excerpt(name)} is not a host name",
                            "letters, digits, '.', '-', '_' (ranges like web[1:3] are not expanded)")
-            found[name] = {**found.get(name, {}), **gvars,
-                           **_variables(hvars, f"{key}.hosts.{name}", fail, inventory)}
+            own = _variables(hvars, f"{key}.hosts.{name}", fail, inventory)
+            found[name] = {**found.get(name, {}), **gvars, **own}
+            own_vars[name] = {**own_vars.get(name, {}), **own}
             held = groups.setdefault(name, [])
             held += [g for g in names if g not in held]
         children = group.get("children")
@@ -121,7 +123,8 @@ def load_hosts(inventory: Path) -> tuple[Host, ...]:
         raise fail("", "the inventory lists no host", "add one under all.hosts")
     nodes = {name: parse_node(hvars[NODE_VARIABLE], NODE_VARIABLE, inventory, fail)  # checked in _variables
              for name, hvars in found.items() if hvars.get(NODE_VARIABLE) is not None}
-    hosts = tuple(Host(name, hvars, tuple(groups.get(name, ())), nodes.get(name)) for name, hvars in found.items())
+    hosts = tuple(Host(name, hvars, tuple(groups.get(name, ())), nodes.get(name), own_vars.get(name, {}))
+                  for name, hvars in found.items())
     for host in hosts:
         key = host.vars.get("ansible_ssh_private_key_file") or host.vars.get("ansible_private_key_file")
         if key and "{{" not in str(key):

@@ -17,6 +17,9 @@ class Host:
     vars: dict[str, Any]
     groups: tuple[str, ...] = ()  # the inventory groups that list it, directly or as a child group's host; not `all`
     node: ExecutionNode | None = None  # where its phases run (aidevops_execution_node); None: from this machine
+    # The vars hosts.yml sets on the host itself (`vars` above also holds its groups' vars from there), which
+    # Ansible ranks above group_vars/ files, and the group ones below them.
+    own_vars: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

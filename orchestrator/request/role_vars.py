@@ -31,12 +31,15 @@ class RoleVars:
         return _read_vars(self.inventory / "group_vars", "**")
 
     def _own_vars(self, host: Host) -> dict[str, Any]:
-        """What Ansible gives this host over group_vars/all: its groups' files, its host_vars, its hosts.yml vars."""
-        found = _read_vars(self.inventory / "group_vars", "all")
+        """The host's vars in Ansible's order, lowest first: its groups' vars in hosts.yml, group_vars/all, its
+        groups' group_vars files, its own vars in hosts.yml, its host_vars files."""
+        found = {k: v for k, v in host.vars.items() if k not in host.own_vars}
+        found.update(_read_vars(self.inventory / "group_vars", "all"))
         for group in host.groups:
             found.update(_read_vars(self.inventory / "group_vars", group))
+        found.update(host.own_vars)
         found.update(_read_vars(self.inventory / "host_vars", host.name))
-        return {**found, **host.vars}
+        return found
 
     def _role_defaults(self, role: str) -> dict[str, Any]:
         path = project.declared_roles_dir() / role / "defaults" / "main.yml"

@@ -92,7 +92,8 @@ def run(ctx: PhaseContext) -> AgentResult:
         for service in drill.drilled_services(ctx.request):
             if service not in services or ctx.cancel.is_set():
                 continue
-            if set(only_rendered.get(service, ())) >= set(hosts_of(ctx.request, service)):
+            rendered_on = set(only_rendered.get(service, ()))
+            if rendered_on and rendered_on >= set(hosts_of(ctx.request, service)):
                 outcome.findings.append(Finding(f"{service}.restore_drill", None, "skipped", "info",
                                                 f"{service} restore drill",
                                                 f"not drilled: {service} is only rendered, nothing of it runs",

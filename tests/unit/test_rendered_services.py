@@ -43,13 +43,18 @@ def test_rendered_is_read_where_ansible_reads_it_for_that_host(inventory, where,
     assert rendered(load_request(inventory), ["n8n", "supabase"]) == {"supabase": {"db-1": "/opt/aidevops/supabase"}}
 
 
-def test_the_hosts_own_value_wins_and_the_project_folder_follows_its_variable(inventory):
-    two_hosts(inventory, "      vars:\n        supabase_state: started\n")
-    write(inventory / "group_vars/all/supabase.yml", "supabase_state: rendered\n")
+def test_the_value_that_wins_is_the_one_ansible_would_use(inventory):
+    """Lowest first: a group's vars in hosts.yml, group_vars/all, the group's group_vars file, the host's own
+    vars in hosts.yml, its host_vars file."""
+    two_hosts(inventory, "      vars:\n        supabase_state: rendered\n")
+    write(inventory / "group_vars/all/supabase.yml", "supabase_state: started\n")
+    assert rendered(load_request(inventory), ["supabase"]) == {}
+    write(inventory / "group_vars/supabase.yml", "supabase_state: rendered\n")
+    assert set(rendered(load_request(inventory), ["supabase"])["supabase"]) == {"db-1"}
+    write(inventory / "hosts.yml", TWO_HOSTS.format(supabase_vars="").replace(
+        "    db-1:\n  children", "    db-1: {supabase_state: started}\n  children"))
     assert rendered(load_request(inventory), ["supabase"]) == {}
     write(inventory / "host_vars/db-1.yml", "supabase_state: rendered\nsupabase_project_dir: /srv/supabase\n")
-    assert rendered(load_request(inventory), ["supabase"]) == {}  # hosts.yml's vars still win, as in Ansible
-    two_hosts(inventory)
     assert rendered(load_request(inventory), ["supabase"]) == {"supabase": {"db-1": "/srv/supabase"}}
 
 
