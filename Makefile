@@ -12,7 +12,7 @@ MOLECULE_SCENARIOS ?= base_server base_server:debian12 dns nginx_proxy n8n supab
 # the e2e stack a Debian 13 one.
 TEST_MOLECULE_SCENARIOS ?= dns nginx_proxy n8n supabase
 
-.PHONY: setup demo test test-unit test-integration test-e2e test-molecule lint docs sandbox-down clean
+.PHONY: setup demo test test-unit test-integration test-e2e test-fleet test-molecule lint docs sandbox-down clean
 
 $(BIN)/aidevops: pyproject.toml
 	bash scripts/install-system-deps.sh
@@ -46,6 +46,12 @@ test-integration: setup
 test-e2e: setup
 	$(AIDEVOPS) sandbox image
 	$(BIN)/pytest -q tests/e2e
+
+# Three sandbox hosts: a placement over two of them and a fleet of three in waves (not in `make test`: README).
+test-fleet: setup
+	$(AIDEVOPS) sandbox image
+	$(BIN)/python -m orchestrator.sandbox.app_images
+	$(BIN)/pytest -q tests/fleet
 
 test-molecule: setup
 	$(AIDEVOPS) sandbox image

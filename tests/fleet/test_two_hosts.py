@@ -7,6 +7,8 @@
    then what a user checks from outside.
 2. A fleet of all three, each host with its own domain, rolled out in waves of one: the second host's apt is
    broken, so its wave fails and the third host is never touched.
+
+`make test-fleet` (not `make test`: README, Tests).
 """
 
 from __future__ import annotations
