@@ -99,6 +99,13 @@ class PeakSampler(threading.Thread):
 # -- one host count ------------------------------------------------------------------------------------
 
 
+def set_vars(path: Path, comment: str, **values: str) -> None:
+    """Top-level variables of a group_vars file set to VALUES (a line of the same key replaced, not doubled)."""
+    kept = [line for line in path.read_text().splitlines() if line.split(":", 1)[0] not in values]
+    path.write_text("\n".join([*kept, "", f"# bench/fleet.py: {comment}",
+                               *(f"{key}: {value}" for key, value in values.items()), ""]))
+
+
 def make_inventory(folder: Path, level: str) -> Path:
     """The sandbox's group_vars (without vault files), at LEVEL, records in the sandbox zone, no self-signed."""
     inv = folder / "inventory"
@@ -106,13 +113,10 @@ def make_inventory(folder: Path, level: str) -> Path:
                     ignore=shutil.ignore_patterns("vault_*.yml"))
     settings = inv / "group_vars/all"
     # Each host has its own domain under the sandbox zone, for which the sandbox's BIND is authoritative.
-    with (settings / "dns.yml").open("a") as f:
-        f.write(f"\n# bench/fleet.py: every client's names go into the sandbox's zone.\ndns_zone: {ZONE}\n")
-    with (settings / "base_server.yml").open("a") as f:
-        f.write(f"\nbase_server_security_level: {level}\n")
-    with (settings / "nginx_proxy.yml").open("a") as f:
-        f.write("\n# bench/fleet.py: a failed ACME issuance fails the run rather than degrading it.\n"
-                "nginx_proxy_allow_self_signed: false\n")
+    set_vars(settings / "dns.yml", "every client's names go into the sandbox's zone.", dns_zone=ZONE)
+    set_vars(settings / "base_server.yml", "the level measured.", base_server_security_level=level)
+    set_vars(settings / "nginx_proxy.yml", "a failed ACME issuance fails the run rather than degrading it.",
+             nginx_proxy_allow_self_signed="false")
     return inv
 
 
