@@ -204,8 +204,8 @@ def goal_line(results: list[dict]) -> str:
         verdict = "met" if ratio <= GOAL_RATIO else "not met"
         return f"{GOAL_HOSTS} hosts within {GOAL_RATIO:g}x one host: {verdict} (ratio {ratio:.2f})"
     counts = sorted(done)
-    measured = (f"; {counts[-1]} hosts took {done[counts[-1]]['wall_s'] / done[counts[0]]['wall_s']:.2f}x "
-                f"{counts[0]}" if len(counts) > 1 else "")
+    measured = (f"; {counts[-1]} hosts took {done[counts[-1]]['wall_s'] / done[counts[0]]['wall_s']:.2f}x the time "
+                f"of {counts[0]}" if len(counts) > 1 else "")
     return f"{GOAL_HOSTS} hosts within {GOAL_RATIO:g}x one host: not measured (ran {','.join(map(str, counts)) or 'none'}" \
            f"{measured})"
 
@@ -227,16 +227,19 @@ def print_figures(results: list[dict], level: str) -> None:
         print(f"{r['hosts']:>5} {r['wall_s']:>8.1f} {ratio:>6} {r['peak_rss_mb']:>12.0f} "
               f"{r['peak_rss_mb'] / r['hosts']:>8.0f} {r['peak_pss_mb']:>12.0f} {r['peak_pss_mb'] / r['hosts']:>9.0f} "
               f"{r['sandbox_up_s']:>13.0f}  {result}")
+    print("controller memory: the `aidevops run` process and all its descendants, sampled every "
+          f"{SAMPLE_SECONDS:g} s; RSS counts the pages forked Ansible workers share once per process, PSS shares them out")
     phases = list(dict.fromkeys(p["phase"] for r in results for p in r["phases"]))
     if phases:
-        print(f"\n{'phase (s)':<16}" + "".join(f"{str(r['hosts']) + ' host(s)':>12}" for r in results))
+        print(f"\n{'phase (s)':<16}" + "".join(f"{str(r['hosts']) + ' host(s)':>20}" for r in results))
         for name in phases:
             cells = []
             for r in results:
                 p = next((p for p in r["phases"] if p["phase"] == name), None)
                 dur = p["duration"] if p else None
-                cells.append("-" if dur is None else f"{dur:.1f}" + ("" if p["status"] == "ok" else f" {p['status']}"))
-            print(f"{name:<16}" + "".join(f"{c:>12}" for c in cells))
+                status = "" if p is None or p["status"] == "succeeded" else f" ({p['status']})"
+                cells.append("-" if dur is None else f"{dur:.1f}{status}")
+            print(f"{name:<16}" + "".join(f"{c:>20}" for c in cells))
     print("\n" + goal_line(results))
 
 
