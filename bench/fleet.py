@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -49,10 +50,14 @@ def descendants(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
+        try:  # a process may end between two reads: it and its children are skipped
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for task in tasks:
             try:
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-            except OSError:
+                todo.extend(int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split())
+            except (OSError, ValueError):
                 continue
     return found
 
@@ -86,7 +91,10 @@ class PeakSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            rss, pss = tree_memory(self.pid)
+            try:
+                rss, pss = tree_memory(self.pid)
+            except OSError:  # a race with /proc that tree_memory did not foresee: skip this sample, not the rest
+                rss = pss = 0
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
             self.samples += 1
             self.done.wait(SAMPLE_SECONDS)
