@@ -87,6 +87,7 @@ class PeakSampler(threading.Thread):
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak_rss, self.peak_pss, self.samples = pid, 0, 0, 0
+        self.load_sum = 0.0  # the machine's 1-minute load average, summed over the samples
         self.done = threading.Event()  # not `_stop`: threading.Thread has a method of that name
 
     def run(self) -> None:
@@ -96,6 +97,7 @@ class PeakSampler(threading.Thread):
             except OSError:  # a race with /proc that tree_memory did not foresee: skip this sample, not the rest
                 rss = pss = 0
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.load_sum += os.getloadavg()[0]
             self.samples += 1
             self.done.wait(SAMPLE_SECONDS)
 
@@ -171,6 +173,7 @@ def timed_run(inv: Path) -> dict:
     found = re.search(r"^Run (\S+): ", output, re.MULTILINE)
     return {"exit_code": code, "wall_s": wall, "peak_rss_mb": sampler.peak_rss / 1024,
             "peak_pss_mb": sampler.peak_pss / 1024, "samples": sampler.samples,
+            "mean_load": sampler.load_sum / max(sampler.samples, 1),
             "run_id": found.group(1) if found else None, "output": output}
 
 
@@ -198,6 +201,7 @@ def bench(n: int, prefix: str, level: str, folder: Path) -> dict:
     return {"hosts": n, "inventory": str(inv), "sandbox_up_s": round(up_s, 1), "exit_code": run["exit_code"],
             "ok": ok, "wall_s": round(run["wall_s"], 1), "peak_rss_mb": round(run["peak_rss_mb"], 1),
             "peak_pss_mb": round(run["peak_pss_mb"], 1), "memory_samples": run["samples"],
+            "mean_load": round(run["mean_load"], 2),
             "run_id": run["run_id"], "phases": phase_durations(inv, run["run_id"]),
             **({} if ok else {"output_tail": run["output"][-4000:]})}
 
@@ -228,15 +232,16 @@ def print_figures(results: list[dict], level: str) -> None:
           f"one client domain per host under {ZONE}")
     base = next((r["wall_s"] for r in results if r["ok"]), None)
     print(f"{'hosts':>5} {'wall s':>8} {'ratio':>6} {'peak RSS MB':>12} {'MB/host':>8} {'peak PSS MB':>12} "
-          f"{'PSS/host':>9} {'sandbox up s':>13}  result")
+          f"{'PSS/host':>9} {'sandbox up s':>13} {'load':>5}  result")
     for r in results:
         ratio = f"{r['wall_s'] / base:.2f}" if r["ok"] and base else "-"
         result = "ok" if r["exit_code"] == 0 else "degraded (3)" if r["ok"] else f"FAILED ({r['exit_code']})"
         print(f"{r['hosts']:>5} {r['wall_s']:>8.1f} {ratio:>6} {r['peak_rss_mb']:>12.0f} "
               f"{r['peak_rss_mb'] / r['hosts']:>8.0f} {r['peak_pss_mb']:>12.0f} {r['peak_pss_mb'] / r['hosts']:>9.0f} "
-              f"{r['sandbox_up_s']:>13.0f}  {result}")
+              f"{r['sandbox_up_s']:>13.0f} {r['mean_load']:>5.1f}  {result}")
     print("controller memory: the `aidevops run` process and all its descendants, sampled every "
-          f"{SAMPLE_SECONDS:g} s; RSS counts the pages forked Ansible workers share once per process, PSS shares them out")
+          f"{SAMPLE_SECONDS:g} s; RSS counts the pages forked Ansible workers share once per process, PSS shares them "
+          f"out; load: the machine's mean 1-minute load average during the run ({os.cpu_count()} cores)")
     phases = list(dict.fromkeys(p["phase"] for r in results for p in r["phases"]))
     if phases:
         print(f"\n{'phase (s)':<16}" + "".join(f"{str(r['hosts']) + ' host(s)':>20}" for r in results))
