@@ -275,12 +275,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="aidevops-bench-fleet-"))
     results: list[dict] = []
     last_inventory = None
+    interrupted = False
     try:
         for n in counts:
             folder = work / f"hosts-{n}"
             folder.mkdir()
             last_inventory = folder / "inventory"
             results.append(bench(n, args.prefix, args.level, folder))
+    except KeyboardInterrupt:  # the figures of the counts already measured are still worth printing
+        interrupted = True
+        print("\ninterrupted: the count under way is left out; tearing the sandbox down", flush=True)
     finally:
         if args.keep and last_inventory is not None:
             print(f"\nkept: the sandbox '{args.prefix}' and its inventory {last_inventory} "
@@ -293,6 +297,8 @@ def main() -> None:
         args.json.write_text(json.dumps({"level": args.level, "prefix": args.prefix, "results": results,
                                          "goal": goal_line(results)}, indent=2) + "\n")
     print_figures(results, args.level)
+    if interrupted:
+        sys.exit(130)
 
 
 if __name__ == "__main__":
