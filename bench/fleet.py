@@ -7,7 +7,8 @@ client-<i>.sandbox.test}` in hosts.yml, its records in the sandbox zone (`dns_zo
 certificate by HTTP-01 from pebble (no self-signed fallback here, so a failed issuance fails the figure instead
 of hiding in a degraded run). Then one timed `aidevops run --plain`; meanwhile the summed RSS (and PSS) of the
 run and all its descendants is sampled every 0.5 s. The goal (aidevops issue 15): 8 hosts within 2x one host.
-Prints the figures last; asserts nothing. Needs Docker and the sandbox images; about 5-10 minutes per count.
+Prints the figures last; asserts nothing. Needs Docker and the sandbox images. On a 2-core machine one count
+took 6-12 minutes (sandbox up 1-2, `aidevops run` 4.5-10 with the machine's load), and the teardown 1-3.
 
     .venv/bin/python bench/fleet.py [--hosts 1,8] [--level baseline|hardened] [--keep] [--json PATH]
     .venv/bin/python bench/fleet.py --hosts 1,2          # small, as CI runs it
