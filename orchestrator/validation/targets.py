@@ -56,15 +56,16 @@ def endpoints(request: DeploymentRequest, services: list[str]) -> list[dict[str,
     for svc in services:
         for host in serving_hosts(request, svc):
             published = host.vars.get("aidevops_published_ports") or {}
+            own = request.for_host(host.name)  # a fleet's host: its own domain and admin email
             for site in declared[svc].sites:
-                name = request.for_host(host.name).hostnames[site.name]  # a fleet's host: under its own domain
+                name = own.hostnames[site.name]
                 if published.get("https"):
                     connect, https, http = "127.0.0.1", int(published["https"]), int(published.get("http") or 0)
                 else:
                     connect, https, http = name, 443, 80
                 out.append({"service": svc, "site": site.name, "hostname": name, "connect": connect,
                             "https_port": https, "http_port": http, "health": site.health_path, "host": host.name,
-                            "health_auth": health_auth(site)})
+                            "health_auth": health_auth(site), "admin_email": own.admin_email})
     return out
 
 

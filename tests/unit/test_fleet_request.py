@@ -52,6 +52,14 @@ def test_the_fleets_hosts_run_their_own_services(fleet):
                      ("client-c", "flows.example.com")}
 
 
+def test_the_validator_signs_in_to_each_hosts_n8n_as_that_hosts_owner(fleet):
+    # n8n's owner is the admin email the host deploys with (n8n_owner_email: "{{ aidevops.admin_email }}",
+    # taken per host by the playbooks): the validator's owner login must use the same one, not the deployment's.
+    emails = {e["host"]: e["admin_email"] for e in endpoints(fleet, ["n8n"])}
+    assert emails == {"shared-1": fleet.admin_email, "client-b": fleet.admin_email, "client-c": "c@example.com"}
+    assert fleet.admin_email != "c@example.com"
+
+
 def test_a_fleet_host_may_run_a_service_the_deployment_does_not(inventory):
     write(inventory / "group_vars/all/aidevops.yml",
           "aidevops:\n  domain: example.com\n  admin_email: a@example.com\n  services: [n8n]\n"
