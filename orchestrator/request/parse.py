@@ -22,6 +22,7 @@ from orchestrator.request.fields import excerpt
 from orchestrator.request.inventory import inventory_dir, load_hosts
 from orchestrator.request.model import DeploymentRequest, Host, HostRequest
 from orchestrator.request.notifications import NotificationSettings
+from orchestrator.request.role_vars import var_files
 from orchestrator.request.validation import ValidationSettings
 from orchestrator.state import StateDir
 
@@ -128,11 +129,8 @@ def own_fields(host: Host, inventory: Path) -> tuple[Any, Path] | None:
     """A host's `aidevops_host` and the file it is written in: its host_vars file(s) beside hosts.yml, which
     Ansible reads over hosts.yml's host vars, else hosts.yml; None for a host without fields of its own.
     (Vault-encrypted host_vars files are left out: request fields are no secrets.)"""
-    folder = inventory / "host_vars"
-    files = [folder / f"{host.name}{ext}" for ext in (".yml", ".yaml")]
-    files += sorted((folder / host.name).glob("*.y*ml")) if (folder / host.name).is_dir() else []
-    for path in reversed(files):  # the last file read wins in Ansible, as here
-        if path.is_file() and not path.read_text(errors="replace").startswith("$ANSIBLE_VAULT"):
+    for path in reversed(var_files(inventory / "host_vars", host.name)):  # the last file read wins, as in Ansible
+        if not path.read_text(errors="replace").startswith("$ANSIBLE_VAULT"):
             data = load_yaml(path)
             if isinstance(data, dict) and data.get(HOST_FIELDS) is not None:
                 return data[HOST_FIELDS], path

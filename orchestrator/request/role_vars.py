@@ -70,14 +70,17 @@ class RoleVars:
         return None
 
 
+def var_files(folder: Path, name: str) -> list[Path]:
+    """The files Ansible reads for NAME in a group_vars/ or host_vars/ folder, in its order (the last wins):
+    NAME.yml or NAME.yaml, then NAME/*.yml."""
+    paths = [p for p in (folder / f"{name}.yml", folder / f"{name}.yaml") if p.is_file()]
+    return paths + (sorted((folder / name).glob("*.y*ml")) if (folder / name).is_dir() else [])
+
+
 def _read_vars(folder: Path, name: str) -> dict[str, Any]:
     """The plain variables of folder/<name>.yml and folder/<name>/*.yml (every file below folder for `**`);
     vault-encrypted files are left out (secrets are read by credentials.py, never here)."""
-    if name == "**":
-        paths = sorted(folder.rglob("*.y*ml"))
-    else:
-        paths = [p for p in (folder / f"{name}.yml", folder / f"{name}.yaml") if p.is_file()]
-        paths += sorted((folder / name).glob("*.y*ml")) if (folder / name).is_dir() else []
+    paths = sorted(folder.rglob("*.y*ml")) if name == "**" else var_files(folder, name)
     found: dict[str, Any] = {}
     for path in paths:
         text = path.read_text(errors="replace")
