@@ -29,9 +29,7 @@ import time
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, aidevops, make_inventory, set_vars, write_json
 
 from orchestrator import atomic
 from orchestrator.sandbox.hosts import Sandbox
@@ -110,24 +108,11 @@ class PeakSampler(threading.Thread):
 # -- one host count ------------------------------------------------------------------------------------
 
 
-def set_vars(path: Path, comment: str, **values: str) -> None:
-    """Top-level variables of a group_vars file set to VALUES (a line of the same key replaced, not doubled)."""
-    kept = [line for line in path.read_text().splitlines() if line.split(":", 1)[0] not in values]
-    path.write_text("\n".join([*kept, "", f"# bench/fleet.py: {comment}",
-                               *(f"{key}: {value}" for key, value in values.items()), ""]))
-
-
-def make_inventory(folder: Path, level: str) -> Path:
-    """The sandbox's group_vars (without vault files), at LEVEL, records in the sandbox zone, no self-signed."""
-    inv = folder / "inventory"
-    shutil.copytree(ROOT / "inventories/sandbox/group_vars", inv / "group_vars",
-                    ignore=shutil.ignore_patterns("vault_*.yml"))
-    settings = inv / "group_vars/all"
+def make_fleet_inventory(folder: Path, level: str) -> Path:
+    """bench/common.py's inventory, with every client's names in the sandbox's zone."""
+    inv = make_inventory(folder, level)
     # Each host has its own domain under the sandbox zone, for which the sandbox's BIND is authoritative.
-    set_vars(settings / "dns.yml", "every client's names go into the sandbox's zone.", dns_zone=ZONE)
-    set_vars(settings / "base_server.yml", "the level measured.", base_server_security_level=level)
-    set_vars(settings / "nginx_proxy.yml", "a failed ACME issuance fails the run rather than degrading it.",
-             nginx_proxy_allow_self_signed="false")
+    set_vars(inv / "group_vars/all/dns.yml", "every client's names go into the sandbox's zone.", dns_zone=ZONE)
     return inv
 
 
@@ -141,11 +126,6 @@ def make_fleet(hosts_file: Path) -> list[str]:
         domains.append(domain)
     atomic.write_text(hosts_file, HOSTS_FILE_HEADER + yaml.safe_dump(data, sort_keys=False), mode=0o600)
     return domains
-
-
-def aidevops(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, check=False)
 
 
 def timed_run(inv: Path) -> dict:
@@ -187,7 +167,7 @@ def phase_durations(inv: Path, run_id: str | None) -> list[dict]:
 
 
 def bench(n: int, prefix: str, level: str, folder: Path) -> dict:
-    inv = make_inventory(folder, level)
+    inv = make_fleet_inventory(folder, level)
     box = Sandbox(inv, prefix=prefix)
     box.down(log=lambda m: None)  # whatever the previous count (or an interrupted bench) left
     print(f"[{n} host(s)] sandbox up ...", flush=True)
@@ -295,8 +275,8 @@ def main() -> None:
                 Sandbox(last_inventory, prefix=args.prefix).down(log=lambda m: None)
             shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        args.json.write_text(json.dumps({"level": args.level, "prefix": args.prefix, "results": results,
-                                         "goal": goal_line(results)}, indent=2) + "\n")
+        write_json(args.json, {"level": args.level, "prefix": args.prefix, "results": results,
+                                         "goal": goal_line(results)})
     print_figures(results, args.level)
     if interrupted:
         sys.exit(130)

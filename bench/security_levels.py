@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from orchestrator.sandbox.hosts import Sandbox  # noqa: E402
-from orchestrator.validation import audits  # noqa: E402
+from orchestrator.sandbox.hosts import Sandbox
+from orchestrator.validation import audits
 
 PREFIX = "bench-sec"
 

@@ -14,6 +14,7 @@ _PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWTs
     re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
 ]
+_SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key)$")  # a key naming a secret: db_password
 
 
 class Redactor:
@@ -38,12 +39,15 @@ class Redactor:
                 value = pattern.sub(MASK, value)
         return value
 
-    def data(self, value: Any) -> Any:
-        """Redact every string inside nested dicts and lists."""
+    def data(self, value: Any, *, keys: bool = False) -> Any:
+        """Redact every string inside nested dicts and lists. keys=True: also mask a string whose key names a
+        secret (`db_password: ...`), as text() does in `key: value` text; other values (true, 3600) are kept,
+        so that redacted JSON stays JSON."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
+            return {k: MASK if keys and isinstance(v, str) and v and _SECRET_KEY.search(str(k))
+                    else self.data(v, keys=keys) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.data(v) for v in value]
+            return [self.data(v, keys=keys) for v in value]
         return value

@@ -30,7 +30,9 @@ def job_events(artifact_dir: Path) -> list[dict[str, Any]]:
 
 
 def scrub(private_data_dir: Path, redactor: Redactor) -> int:
-    """Mask secret values in a finished phase's artifacts (events, stdout, command line); files changed."""
+    """Mask secret values in a finished phase's artifacts (events, stdout, command line); files changed.
+    A JSON file (an event, the command) is masked value by value, so that it stays JSON: masking its text
+    would turn `"uses_password": true` into invalid JSON, and the event would be lost to every reader."""
     changed = 0
     for path in Path(private_data_dir).rglob("*"):
         if not path.is_file() or path.suffix in (".pem",) or path.stat().st_size > 16 * 1024 * 1024:
@@ -39,11 +41,23 @@ def scrub(private_data_dir: Path, redactor: Redactor) -> int:
             text = path.read_text()
         except (UnicodeDecodeError, OSError):
             continue
-        clean = redactor.text(text)
+        clean = _masked_json(text, redactor) if path.suffix == ".json" or path.name == "command" else None
+        if clean is None:
+            clean = redactor.text(text)
         if clean != text:
             atomic.write_text(path, clean)  # keeps its mode; a kill mid-way tears no event
             changed += 1
     return changed
+
+
+def _masked_json(text: str, redactor: Redactor) -> str | None:
+    """The JSON document masked value by value (keys naming a secret too), or None when it is not JSON."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    masked = redactor.data(data, keys=True)
+    return text if masked == data else json.dumps(masked, ensure_ascii=False)
 
 
 def read_events(phases: Iterable[dict[str, Any]], *, failed: bool = False, host: str | None = None,

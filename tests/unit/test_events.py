@@ -53,3 +53,31 @@ def test_redactor_masks_known_values_and_common_shapes():
     assert "sk-ant-api03" not in text and "eyJhbGciOi" not in text
     assert text.count(MASK) == 4
     assert r.data({"a": ["x s3cr3t-value"]}) == {"a": [f"x {MASK}"]}
+
+
+def test_scrubbed_events_stay_json_and_lose_their_secrets(tmp_path):
+    """A key ending in `password` whose value is not a string (`"uses_password": true`) once came out of the
+    text masking as `"uses_password": ********`, invalid JSON: the event was then lost to every reader."""
+    import json
+
+    from orchestrator.redact import MASK, Redactor
+    from orchestrator.run.artifacts import job_events, scrub
+
+    events = tmp_path / "artifacts/base_server/job_events"
+    events.mkdir(parents=True)
+    event = {"event": "runner_on_ok", "counter": 1, "event_data": {"host": "h1", "res": {
+        "ansible_facts": {"__base_server_connection_uses_password": True, "db_password": "pl41n-text",
+                          "retries": 3},
+        "msg": "connected with s3cret-value-1"}}}
+    (events / "1-a.json").write_text(json.dumps(event))
+    (events.parent / "stdout").write_text("password: s3cret-value-1\n")
+    (events.parent / "command").write_text(json.dumps({"env": {"ANSIBLE_VAULT_PASSWORD_FILE": "/inv/.vault-pass"}}))
+
+    assert scrub(tmp_path, Redactor(["s3cret-value-1"])) == 2  # the event and stdout; the command is clean
+    [kept] = job_events(events.parent)
+    facts = kept["event_data"]["res"]["ansible_facts"]
+    assert facts == {"__base_server_connection_uses_password": True, "db_password": MASK, "retries": 3}
+    assert kept["event_data"]["res"]["msg"] == f"connected with {MASK}"
+    assert (events.parent / "stdout").read_text() == f"password: {MASK}\n"
+    # A path is not a secret: the command line keeps where the vault password is.
+    assert json.loads((events.parent / "command").read_text())["env"]["ANSIBLE_VAULT_PASSWORD_FILE"] == "/inv/.vault-pass"

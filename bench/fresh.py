@@ -1,0 +1,98 @@
+"""A fresh sandbox host to n8n answering over TLS, with the images already built on the controller.
+
+The sandbox host starts empty (no app images in its Docker: the n8n role brings them, as on a new VPS with no
+registry); `aidevops run` deploys the sandbox stack while n8n's health URL is asked every second through the
+host's published HTTPS port, with n8n's host name and the sandbox CA's root: the figure is the time from the
+run's start to the first 200 over a verified TLS connection. Goal (issue 16): under 5 minutes. Prints the
+figures last; asserts nothing. Needs Docker and the sandbox images; about 10 minutes.
+
+    .venv/bin/python bench/fresh.py [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+from common import check_run, last_run, make_inventory, timed_aidevops, tls_status, write_json
+
+from orchestrator.sandbox import app_images
+from orchestrator.sandbox.hosts import Sandbox
+
+GOAL_S = 300
+
+
+class FirstAnswer(threading.Thread):
+    """Asks until stopped; keeps when the first 200 came, in seconds from the start."""
+
+    def __init__(self, port: int, hostname: str, cafile: Path):
+        super().__init__(daemon=True)
+        self.port, self.hostname, self.cafile = port, hostname, cafile
+        self.started, self.at = time.monotonic(), None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set() and self.at is None:
+            if tls_status(self.port, self.hostname, self.cafile) == 200:
+                self.at = time.monotonic() - self.started
+            self.done.wait(1)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prefix", default="aidevops-bench-stack", help="Docker name prefix of the sandbox")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    args = ap.parse_args()
+
+    app_images.ensure_all(log=lambda m: print(m, flush=True))  # built before the clock starts, as the goal says
+    work = Path(tempfile.mkdtemp(prefix="aidevops-bench-fresh-"))
+    inv = make_inventory(work)
+    box = Sandbox(inv, prefix=args.prefix)
+    try:
+        box.down(log=lambda m: None)
+        t0 = time.monotonic()
+        host = box.up(hosts=1, services=True, preload_images=False, log=lambda m: None)[0]
+        up_s = time.monotonic() - t0
+        settings = yaml.safe_load((inv / "group_vars/all/aidevops.yml").read_text())["aidevops"]
+        hostname = f"n8n.{settings['domain']}"
+        poller = FirstAnswer(host.https_port, hostname, inv / settings["validation"]["ca_file"])
+        print(f"sandbox up in {up_s:.0f}s; aidevops run, asking https://{hostname}/healthz every second ...",
+              flush=True)
+        poller.start()
+        try:
+            code, run_s = timed_aidevops("run", "--inventory", str(inv), "--plain", log=work / "run.log")
+        finally:
+            poller.stop()
+        check_run(code, work / "run.log", "the fresh run")
+        phases = {p["phase"]: p.get("duration") for p in last_run(inv)["phases"]}
+    finally:
+        box.down(log=lambda m: None)
+        shutil.rmtree(work, ignore_errors=True)
+
+    if args.json:
+        write_json(args.json, {"sandbox_up_s": up_s, "run_s": run_s, "n8n_tls_s": poller.at,
+                                         "phases": phases})
+    print("\nfresh: a new sandbox host (no app images on it) to n8n answering over TLS; the images built on the "
+          "controller beforehand")
+    print(f"sandbox up (not counted):        {up_s:>7.1f} s")
+    print(f"aidevops run, whole:             {run_s:>7.1f} s")
+    print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if v is not None))
+    if poller.at is None:
+        print(f"n8n over TLS: never answered 200 during the run (goal under {GOAL_S} s): not met")
+        sys.exit(1)
+    print(f"n8n over TLS after:              {poller.at:>7.1f} s (goal under {GOAL_S} s): "
+          f"{'met' if poller.at < GOAL_S else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""An idempotent re-run of the sandbox stack: through aidevops, against bare ansible-playbook with Ansible's
+default settings on the same roles, and against the fresh run.
+
+One sandbox host of its own (images preloaded), deployed once by `aidevops run` (the fresh run). Then REPS
+rounds, each in alternating order: `aidevops run` again (the whole run a user makes: every phase, the validator
+and the report), and the host-side phases' recorded command lines through bare ansible-playbook with Ansible's
+defaults (no ansible.cfg: no pipelining, 5 forks, implicit fact gathering; bench/common.py). Each re-run's
+changed tasks are counted: a re-run that changes something is not idempotent, and says so. Goal (issue 16): a
+re-run at most 0.25x bare default ansible-playbook and at most 0.2x the fresh run. Prints the figures last;
+asserts nothing. Needs Docker and the sandbox images; about 12 minutes with 3 rounds.
+
+    .venv/bin/python bench/rerun.py [--reps 3] [--keep] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from common import (
+    bare_run,
+    changed_tasks,
+    deploy,
+    fresh_sandbox,
+    last_run,
+    make_inventory,
+    phase_commands,
+    summary,
+    write_json,
+)
+
+from orchestrator.sandbox.hosts import Sandbox
+
+GOAL_BARE, GOAL_FRESH = 0.25, 0.2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=3, help="rounds of re-runs (default 3)")
+    ap.add_argument("--prefix", default="aidevops-bench-stack", help="Docker name prefix of the sandbox")
+    ap.add_argument("--keep", action="store_true", help="leave the sandbox and its inventory up")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    args = ap.parse_args()
+    if args.reps < 1:
+        ap.error("--reps must be at least 1")
+
+    work = Path(tempfile.mkdtemp(prefix="aidevops-bench-rerun-"))
+    inv = make_inventory(work)
+    box = Sandbox(inv, prefix=args.prefix)
+    try:
+        print("sandbox up (one host, images preloaded) ...", flush=True)
+        fresh_sandbox(box)
+        fresh = deploy(inv, work / "fresh.log", what="the fresh run")
+        first = last_run(inv)
+        commands = phase_commands(first)
+        print(f"fresh run {fresh:.0f}s ({changed_tasks(first)} changed); host-side phases: "
+              f"{', '.join(c.phase for c in commands)}", flush=True)
+        ours, bare, changed = [], [], []
+        for i in range(args.reps):
+            for side in (("ours", "bare") if i % 2 == 0 else ("bare", "ours")):
+                if side == "ours":
+                    ours.append(deploy(inv, work / f"rerun-{i}.log", what="the re-run"))
+                    changed.append(changed_tasks(last_run(inv)))
+                else:
+                    logs = work / f"bare-{i}"
+                    logs.mkdir()
+                    bare.append(bare_run(commands, log_dir=logs, defaults=True))
+            print(f"round {i + 1}: aidevops re-run {ours[-1]:.1f}s ({changed[-1]} changed), "
+                  f"bare default ansible-playbook {bare[-1]:.1f}s", flush=True)
+        phases = {p["phase"]: p.get("duration") for p in last_run(inv)["phases"]}
+    finally:
+        if args.keep:
+            print(f"\nkept: the sandbox '{args.prefix}' and its inventory {inv} "
+                  f"(remove: aidevops sandbox down --inventory {inv} --prefix {args.prefix})")
+        else:
+            box.down(log=lambda m: None)
+            shutil.rmtree(work, ignore_errors=True)
+
+    a, b = summary(ours), summary(bare)
+    result = {"fresh_s": fresh, "rerun": ours, "bare_default": bare, "changed": changed, "phases": phases,
+              "rerun_summary": a, "bare_summary": b, "ratio_bare": a["median"] / b["median"],
+              "ratio_fresh": a["median"] / fresh}
+    if args.json:
+        write_json(args.json, result)
+    print(f"\nre-run: the sandbox stack, one host; {args.reps} round(s), seconds")
+    print(f"{'':<34} {'median':>8} {'min':>8} {'max':>8}")
+    print(f"{'aidevops run (re-run, every phase)':<34} {a['median']:>8.1f} {a['min']:>8.1f} {a['max']:>8.1f}")
+    print(f"{'bare ansible-playbook, defaults':<34} {b['median']:>8.1f} {b['min']:>8.1f} {b['max']:>8.1f}")
+    print(f"{'aidevops run (fresh)':<34} {fresh:>8.1f}")
+    print("last re-run's phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if v is not None))
+    print(f"changed tasks per re-run: {', '.join(map(str, changed))}"
+          + ("" if not any(changed) else "  (not idempotent: see the runs' changed tasks)"))
+    for label, ratio, goal in (("bare default ansible-playbook", result["ratio_bare"], GOAL_BARE),
+                               ("the fresh run", result["ratio_fresh"], GOAL_FRESH)):
+        print(f"re-run / {label}: {ratio:.3f} (goal at most {goal}): {'met' if ratio <= goal else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()
