@@ -14,6 +14,8 @@ _PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWTs
     re.compile(r"(?i)((?:password|passwd|secret|token|api[_-]?key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
 ]
+# A string whose lowercase form holds none of these cannot match any of _PATTERNS (a quick test first).
+_TRIGGERS = ("private key", "sk-", "eyj", "password", "passwd", "secret", "token", "api")
 _SECRET_KEY = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key)$")  # a key naming a secret: db_password
 
 
@@ -32,6 +34,10 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        # Most text (task names, paths, hosts) holds none of the patterns' words: skip the regular expressions.
+        lowered = value.lower()
+        if not any(word in lowered for word in _TRIGGERS):
+            return value
         for pattern in _PATTERNS:
             if pattern.groups == 2:
                 value = pattern.sub(lambda m: m.group(1) + MASK, value)

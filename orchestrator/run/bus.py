@@ -12,12 +12,13 @@ on the bus's error hook and never stops the run or the other subscribers.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
-from orchestrator.store import now
 
 
 class Topic:
@@ -43,7 +44,12 @@ class AgentMessage:
     priority: Priority = Priority.NORMAL
     trace_id: str = ""  # the run id
     recipient: str | None = None  # None: every subscriber of the topic
-    timestamp: str = field(default_factory=now)
+    at: float = field(default_factory=time.time)  # seconds since the epoch; formatted only when asked for
+
+    @property
+    def timestamp(self) -> str:
+        """When it was published, as the store writes times (ISO 8601, UTC, milliseconds)."""
+        return datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds")
 
 
 Handler = Callable[[AgentMessage], None]

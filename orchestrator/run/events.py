@@ -26,6 +26,9 @@ _RESULT_EVENTS = {
 }
 
 
+_PARSED = {"playbook_on_play_start", "playbook_on_task_start", "playbook_on_stats", *_RESULT_EVENTS}
+
+
 @dataclass(frozen=True)
 class TaskEvent:
     kind: Kind
@@ -78,6 +81,8 @@ def failure_message(res: dict[str, Any]) -> str:
 def parse(phase: str, raw: dict[str, Any]) -> TaskEvent | None:
     """A typed event for the events that matter to progress and the store; None for the rest."""
     name = raw.get("event", "")
+    if name not in _PARSED:  # runner_on_start, verbose output and the like: about half of a run's events
+        return None
     data = raw.get("event_data") or {}
     common = dict(
         phase=phase, counter=int(raw.get("counter") or 0), created=raw.get("created") or "",
