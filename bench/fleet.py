@@ -265,7 +265,8 @@ def main() -> None:
             results.append(bench(n, args.prefix, args.level, folder))
     except KeyboardInterrupt:  # the figures of the counts already measured are still worth printing
         interrupted = True
-        print("\ninterrupted: the count under way is left out; tearing the sandbox down", flush=True)
+        print("\ninterrupted: the count under way is left out"
+              + ("" if args.keep else "; tearing the sandbox down"), flush=True)
     finally:
         if args.keep and last_inventory is not None:
             print(f"\nkept: the sandbox '{args.prefix}' and its inventory {last_inventory} "
