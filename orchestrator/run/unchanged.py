@@ -170,7 +170,10 @@ def host_states(request: DeploymentRequest, scripts: dict[str, dict[str, str]],
 
 
 def declared(plan: Plan) -> list[Phase]:
-    """The plan's host-side phases whose role declares its host state."""
+    """The plan's host-side phases whose role declares its host state (none in a project home without
+    playbooks/host_state.yml: nothing is compared or recorded there)."""
+    if not (project.playbooks_dir() / PLAYBOOK).is_file():
+        return []
     return [p for p in plan.phases if p.agent.playbook and p.agent.declaration is not None
             and p.agent.declaration.host_state is not None]
 
