@@ -101,6 +101,8 @@ class Deployment:
             self.session.note("orchestrator", f"could not record the host state for the next run: {exc!r}",
                               warning=True)
             return
+        finally:  # its SSH connections go with the run, as the phases' do (ControlPersist would keep them)
+            runner.kill_run_leftovers(self.session.run_dir)
         if kept:
             self.session.note("orchestrator", f"host state recorded for the next run: {', '.join(kept)}")
 
