@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from orchestrator.run import runner
 
 # What ansible-runner puts into a phase's environment to collect its events; a bare run has none of it.
 RUNNER_ONLY = ("ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK", "ANSIBLE_CALLBACK_PLUGINS",
@@ -115,19 +116,6 @@ def bare_env(command: PhaseCommand, control_dir: Path, *, defaults: bool, empty_
     return env
 
 
-def stop_control_masters(control_dir: Path) -> None:
-    """The SSH connections a run kept open (ControlPersist) are closed after it, as `aidevops run` closes its
-    own: no run starts with another's warm connections."""
-    title = f"ssh: {control_dir}/".encode()
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (proc / "cmdline").read_bytes().startswith(title):
-                os.kill(int(proc.name), signal.SIGKILL)
-        except (OSError, ValueError):
-            continue
-    shutil.rmtree(control_dir, ignore_errors=True)
-
-
 def bare_run(commands: list[PhaseCommand], *, log_dir: Path, defaults: bool = False) -> float:
     """The phases' playbooks one after another through bare ansible-playbook; the seconds they took in all.
     A failed one stops the bench (check_run)."""
@@ -145,12 +133,24 @@ def bare_run(commands: list[PhaseCommand], *, log_dir: Path, defaults: bool = Fa
                 check_run(code, log, f"bare ansible-playbook of {c.phase}")
                 total += seconds
         finally:
-            stop_control_masters(control)
+            # Its SSH connections are closed after it, as `aidevops run` closes its own: no run starts
+            # with another's warm connections.
+            runner.kill_control_masters(control)
         return total
 
 
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def leave_sandbox(box, inv: Path, work: Path, *, keep: bool) -> None:
+    """The bench's sandbox and its folder removed, or (keep) left up with how to remove them."""
+    if keep:
+        print(f"\nkept: the sandbox '{box.prefix}' and its inventory {inv} "
+              f"(remove: aidevops sandbox down --inventory {inv} --prefix {box.prefix})")
+        return
+    box.down(log=lambda m: None)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def fresh_sandbox(box, *, preload_images: bool = True) -> float:

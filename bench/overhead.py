@@ -27,6 +27,7 @@ from common import (
     bare_run,
     check_run,
     last_run,
+    leave_sandbox,
     make_inventory,
     phase_commands,
     summary,
@@ -148,12 +149,7 @@ def main() -> None:
                 results.append(pairs("stack", args.pairs, inv, work,
                                      ["--only", ",".join(stack), "--strategy", "sequential"]))
     finally:
-        if args.keep:
-            print(f"\nkept: the sandbox '{args.prefix}' and its inventory {inv} "
-                  f"(remove: aidevops sandbox down --inventory {inv} --prefix {args.prefix})")
-        else:
-            box.down(log=lambda m: None)
-            shutil.rmtree(work, ignore_errors=True)
+        leave_sandbox(box, inv, work, keep=args.keep)
     if args.json:
         write_json(args.json, {"results": results})
     print_figures(results)

@@ -15,7 +15,6 @@ asserts nothing. Needs Docker and the sandbox images; about 12 minutes with 3 ro
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from common import (
     deploy,
     fresh_sandbox,
     last_run,
+    leave_sandbox,
     make_inventory,
     phase_commands,
     summary,
@@ -71,12 +71,7 @@ def main() -> None:
                   f"bare default ansible-playbook {bare[-1]:.1f}s", flush=True)
         phases = {p["phase"]: p.get("duration") for p in last_run(inv)["phases"]}
     finally:
-        if args.keep:
-            print(f"\nkept: the sandbox '{args.prefix}' and its inventory {inv} "
-                  f"(remove: aidevops sandbox down --inventory {inv} --prefix {args.prefix})")
-        else:
-            box.down(log=lambda m: None)
-            shutil.rmtree(work, ignore_errors=True)
+        leave_sandbox(box, inv, work, keep=args.keep)
 
     a, b = summary(ours), summary(bare)
     result = {"fresh_s": fresh, "rerun": ours, "bare_default": bare, "changed": changed, "phases": phases,

@@ -20,7 +20,6 @@ from enum import IntEnum
 from typing import Any
 
 
-
 class Topic:
     RUN = "run"  # the run started or ended
     PHASE = "phase"  # a phase started or ended (content: the Phase, then its PhaseResult)

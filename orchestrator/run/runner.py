@@ -62,7 +62,7 @@ def control_dir(pid: int | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"aidevops-cp-{pid or os.getpid()}"
 
 
-def _kill_control_masters(folder: Path) -> int:
+def kill_control_masters(folder: Path) -> int:
     """SIGKILL the SSH control masters whose socket is in folder. Not by the marker: an ssh master rewrites its
     process title ('ssh: <socket> [mux]') over its environment, so /proc shows the marker no more."""
     title = f"ssh: {folder}/".encode()
@@ -84,7 +84,7 @@ def kill_run_leftovers(folder: Path, pid: int | None = None) -> int:
     for a minute after a phase. How many there were."""
     start, end = f"{Path(folder).resolve()}/", f":{pid or os.getpid()}"
     return (_kill_marked(lambda value: value.startswith(start) and value.endswith(end))
-            + _kill_control_masters(control_dir(pid)))
+            + kill_control_masters(control_dir(pid)))
 
 
 @dataclass
