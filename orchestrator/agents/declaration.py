@@ -50,6 +50,7 @@ from typing import Any
 import yaml
 
 from orchestrator.errors import BadInput
+from orchestrator.inventory_yaml import safe_load
 
 FILE = Path("meta") / "aidevops.yml"
 SECTIONS = ("updates", "backups", "certificates", "secrets", "logs")
@@ -293,7 +294,7 @@ def load(role_dir: Path) -> Declaration | None:
     if not path.exists():
         return None
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise BadInput(f"invalid YAML: {exc}", where=str(path)) from None
     if not isinstance(data, dict) or data.get("agent") is None:

@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestrator import project
 from orchestrator.errors import BadInput
-from orchestrator.inventory_yaml import load_yaml
+from orchestrator.inventory_yaml import load_yaml, safe_load
 from orchestrator.request.preflight import vars_files
 
 _JSON_TYPES = {"str": "string", "path": "string", "int": "integer", "float": "number", "bool": "boolean",
@@ -150,7 +148,7 @@ def _is_type(value: Any, kind: str) -> bool:
 def _read(path: Path) -> dict:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    data = safe_load(path.read_text()) or {}
     return data if isinstance(data, dict) else {}
 
 

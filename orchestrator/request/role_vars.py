@@ -17,7 +17,7 @@ import yaml
 
 from orchestrator import project
 from orchestrator.agents import registry
-from orchestrator.inventory_yaml import StrictLoader
+from orchestrator.inventory_yaml import StrictLoader, safe_load
 from orchestrator.request.model import Host
 
 
@@ -44,7 +44,7 @@ class RoleVars:
     def _role_defaults(self, role: str) -> dict[str, Any]:
         path = project.declared_roles_dir() / role / "defaults" / "main.yml"
         try:
-            return yaml.safe_load(path.read_text()) or {}
+            return safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError):
             return {}
 
