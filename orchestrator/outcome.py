@@ -39,6 +39,7 @@ class PhaseResult:
     artifact_dir: str | None = None
     fingerprint: str | None = None  # of the role's content it ran (host-side phases)
     kept_from: str | None = None  # status kept: the run where its work was done
+    changed: int | None = None  # host-side phases: how many task results changed something, over its hosts
 
 
 @dataclass

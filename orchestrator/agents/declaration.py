@@ -30,6 +30,12 @@
             health_path: /healthz
             login: {user_variable: n8n_owner_email, password_secret: n8n_owner_password}
             proxy: {websocket: true, read_timeout: 3600}   # nginx_proxy's settings for the site
+      host_state:                   # what the role leaves on a host, fingerprinted after a successful run:
+        paths: [/etc/nginx]         # files (a folder: every file in it) by content, mode and owner
+        services: [nginx]           # systemd units, active and enabled
+        commands: ["ufw status verbose"]   # outputs that tell managed state files do not hold
+                                    # (Jinja over the role's variables, per host). `aidevops run` keeps a phase
+                                    # whose inputs and host state are both as a successful run left them.
       maintenance:                  # the report's guide: steps per section, Jinja over the role's variables
         - section: backups
           when: "{{ n8n_backup_enabled }}"
@@ -145,6 +151,15 @@ class MaintenanceStep:
 
 
 @dataclass(frozen=True)
+class HostState:
+    """What a role manages on a host, fingerprinted so that an unchanged phase can be kept (run/unchanged.py).
+    Each entry is Jinja over the role's variables, rendered per host."""
+    paths: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Declaration:
     role: str
     title: str
@@ -153,6 +168,7 @@ class Declaration:
     needs_dns: bool = False
     service: Service | None = None
     maintenance: tuple[MaintenanceStep, ...] = ()
+    host_state: HostState | None = None  # None: the phase runs every time
 
 
 def _fail(path: Path, key: str, expected: str) -> BadInput:
@@ -288,6 +304,23 @@ def _step(raw: Any, path: Path, key: str) -> MaintenanceStep:
                            d.get("when"))
 
 
+def _host_state(raw: Any, path: Path) -> HostState | None:
+    if raw is None:
+        return None
+    d = _mapping(raw, path, "agent.host_state", {"paths", "services", "commands"})
+    lists = {}
+    for key in ("paths", "services", "commands"):
+        value = d.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _fail(path, f"agent.host_state.{key}", "a list of strings")
+        lists[key] = tuple(value)
+    if not any(lists.values()):
+        raise _fail(path, "agent.host_state", "at least one of paths, services and commands")
+    if not all(p.startswith(("/", "{{")) for p in lists["paths"]):
+        raise _fail(path, "agent.host_state.paths", "absolute paths")
+    return HostState(**lists)
+
+
 def load(role_dir: Path) -> Declaration | None:
     """The role's declaration, or None when its meta/aidevops.yml declares no agent (an internal role)."""
     path = Path(role_dir) / FILE
@@ -300,11 +333,12 @@ def load(role_dir: Path) -> Declaration | None:
     if not isinstance(data, dict) or data.get("agent") is None:
         return None
     d = _mapping(data["agent"], path, "agent",
-                 {"title", "after", "after_services", "needs_dns", "service", "maintenance"})
+                 {"title", "after", "after_services", "needs_dns", "service", "maintenance", "host_state"})
     return Declaration(
         role=Path(role_dir).name, title=str(d.get("title") or Path(role_dir).name),
         after=tuple(d.get("after") or ()), after_services=bool(d.get("after_services")),
         needs_dns=bool(d.get("needs_dns")),
         service=_service(d["service"], path) if d.get("service") else None,
         maintenance=tuple(_step(s, path, f"agent.maintenance[{i}]") for i, s in enumerate(d.get("maintenance") or [])),
+        host_state=_host_state(d.get("host_state"), path),
     )

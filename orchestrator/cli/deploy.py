@@ -18,6 +18,7 @@ from orchestrator.cli.common import (
     yes_option,
 )
 from orchestrator.cli.hold import cancel_on_signals, hold_inventory, wait_options
+from orchestrator.errors import AidevopsError
 
 
 @click.command()
@@ -59,10 +60,13 @@ def plan(inventory, strategy, only, limit, ai, yes):
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None, metavar="[RUN_ID]",
               help="Continue a run (default: the inventory's latest): re-run what failed or did not run, "
                    "keep what was done unless the request or its role changed, with the same decisions.")
+@click.option("--full", is_flag=True,
+              help="Run every phase, even those whose inputs and host state are as the last successful run "
+                   "left them (kept otherwise).")
 @ai_option
 @yes_option
 @wait_options
-def run(inventory, strategy, only, limit, check, plain, resume, ai, yes, wait, wait_timeout):
+def run(inventory, strategy, only, limit, check, plain, resume, full, ai, yes, wait, wait_timeout):
     """Provision the inventory's hosts: plan, run each phase through ansible-runner, record the run.
 
     One run per inventory at a time: while another holds it, this one is refused (exit 75) or, with --wait,
@@ -94,6 +98,12 @@ def run(inventory, strategy, only, limit, check, plain, resume, ai, yes, wait, w
                             strategy_fixed=strategy_fixed(request, strategy), check=check, command=command,
                             resumed_from=resumed.source.id if resumed else None)
     made = deployment.decide()
+    # A plain run keeps what is as it was; --only and --limit name what to run, --check looks at everything.
+    if not (full or check or resumed or only or limit):
+        try:
+            deployment.mark_unchanged()
+        except AidevopsError as exc:  # every phase runs then, as with --full
+            print(f"every phase runs: the hosts' state could not be compared ({exc})")
     print_plan(request, the_plan, resumed)
     print_decisions_made(deployment.ai, made.all, None, request.inventory)
     progress = Progress(the_plan, live=False if plain else None)

@@ -44,6 +44,8 @@ def print_plan(request, plan, resume=None) -> None:
                 state = f"[cyan]{why}[/]" if why.startswith("re-run") else f"[dim]{why}[/]"
             elif not p.selected:
                 state = f"[dim]{escape(p.left_out or 'left out by --only')}[/]"
+            elif p.unchanged is not None:
+                state = "[dim green]unchanged[/] (see below)"
             elif p.available:
                 how = f"playbooks/{p.agent.playbook}" if p.agent.playbook else "on this machine"
                 state = f"[green]ready[/] ({how})"
@@ -52,6 +54,12 @@ def print_plan(request, plan, resume=None) -> None:
             table.add_row(str(n), pid, p.agent.title, ", ".join(p.depends_on) or "-", state)
     console.print(table)
     console.print("phases with the same # can run side by side", style="dim")
+    unchanged = [p for p in plan.phases if p.unchanged is not None]
+    if unchanged:
+        console.print("kept when their turn comes, unless a phase before them changes something (--full runs "
+                      "every phase):")
+        for p in unchanged:
+            console.print(f"  {p.id}: {escape(p.unchanged.reason)}", style="dim green")
     print_placement(request, plan)
     print_nodes(request)
 

@@ -29,6 +29,9 @@ class Phase:
     kept: Kept | None = None  # set by `run --resume` for a phase done earlier in the chain
     hosts: tuple[str, ...] | None = None  # where it runs (placement.py), when only some of the inventory's hosts
     left_out: str = ""  # why it is not selected, when not by --only
+    # Its inputs and host state are as a successful run left them (run/unchanged.py): it is kept when the
+    # phases before it change nothing either.
+    unchanged: Kept | None = None
 
 
 @dataclass

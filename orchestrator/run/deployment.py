@@ -14,10 +14,10 @@ from orchestrator.ai.bounds import Confirm
 from orchestrator.ai.choice import AISettings
 from orchestrator.ai.choice import resolve as resolve_ai
 from orchestrator.ai.planning import PlanDecisions, decide_plan, make_maker, recorded_plan, system_state
-from orchestrator.outcome import PhaseResult, RunOutcome, outcome_status
+from orchestrator.outcome import SUCCEEDED, PhaseResult, RunOutcome, outcome_status
 from orchestrator.plan import Phase, Plan, recorded_request
 from orchestrator.request import DeploymentRequest
-from orchestrator.run import runner
+from orchestrator.run import runner, unchanged
 from orchestrator.run.bus import Topic
 from orchestrator.run.context import ControllerAgents
 from orchestrator.run.phases import PhaseExecutor
@@ -81,6 +81,31 @@ class Deployment:
             self.decisions = decide_plan(self.maker, self.request, self.plan, self.strategy_fixed)
         return self.decisions
 
+    def given(self, phase: str) -> dict:
+        """What the phase's playbook run is given besides the inventory, less what differs every run."""
+        return {**(self.decisions.variables if self.decisions else {}).get(phase, {}), **self.executor.fleet_vars}
+
+    def mark_unchanged(self) -> dict[str, str]:
+        """After decide(): the phases whose inputs and host state are as the last successful run left them are
+        kept when their turn comes (run/unchanged.py); phase -> why it runs or may be kept."""
+        return unchanged.mark_unchanged(self.request, self.plan, self.session.store, self.given)
+
+    def _record_state(self, results: dict[str, PhaseResult]) -> None:
+        """What the phases were given and left on the hosts, for the next run to compare (a plain run only:
+        --check changed nothing and --limit saw some hosts only)."""
+        if self.check or self.request.limit is not None:
+            return
+        try:
+            kept = unchanged.record(self.request, self.plan, self.session.store, self.run_id, results, self.given)
+        except Exception as exc:  # the next run then runs every phase; this one's outcome stands
+            self.session.note("orchestrator", f"could not record the host state for the next run: {exc!r}",
+                              warning=True)
+            return
+        finally:  # its SSH connections go with the run, as the phases' do (ControlPersist would keep them)
+            runner.kill_run_leftovers(self.session.run_dir)
+        if kept:
+            self.session.note("orchestrator", f"host state recorded for the next run: {', '.join(kept)}")
+
     def _state(self, results: dict[str, PhaseResult]) -> dict:
         return system_state(self.request, self.plan, {p: r.status for p, r in results.items()})
 
@@ -125,5 +150,7 @@ class Deployment:
         if not interrupted:
             self._optimize()
         status, code = self.settle(results, interrupted)
+        if status == SUCCEEDED:
+            self._record_state(results)
         duration = self.session.finish(status, code)
         return RunOutcome(self.run_id, status, code, results, duration)

@@ -125,8 +125,9 @@ class PhaseExecutor:
             reason = "cancelled by the user"
         elif self.failures.degraded(phase.id):
             status, reason = DEGRADED, "; ".join(self.failures.degraded(phase.id))
+        changed = sum((run.stats.get("changed") or {}).values()) if run.stats else None
         return PhaseResult(phase.id, status, self.session.redactor.text(reason), started_at, now(),
-                           time.monotonic() - t0, run.rc, str(run.artifact_dir))
+                           time.monotonic() - t0, run.rc, str(run.artifact_dir), changed=changed)
 
     def routes(self, phase: Phase) -> dict[Route | None, list[str]]:
         """The phase's hosts by how they are reached: through an execution node, or (None) from here."""

@@ -23,7 +23,7 @@ from orchestrator.store.queries import RunRecord
 
 # Keys of the request that change only how phases are scheduled, validated or notified, not what a role does
 # (and the inventory folder, which find_run checks itself).
-_NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation", "notifications")
+NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation", "notifications")
 
 RERUN, KEEP, LEFT_OUT, UNAVAILABLE = "re-run", "kept", "left out", "not available"
 _DONE_FOR_DEPENDENTS = (SUCCEEDED, DEGRADED, KEPT, NOT_SELECTED)
@@ -100,7 +100,7 @@ def request_changes(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     notifications."""
     changed = []
     for key in sorted(set(before) | set(now)):
-        if key in _NOT_ROLE_INPUT or before.get(key) == now.get(key):
+        if key in NOT_ROLE_INPUT or before.get(key) == now.get(key):
             continue
         old, new = before.get(key), now.get(key)
         if isinstance(old, dict) and isinstance(new, dict):

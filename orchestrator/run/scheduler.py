@@ -14,11 +14,19 @@ from orchestrator.outcome import (
     NOT_AVAILABLE,
     NOT_SELECTED,
     SKIPPED,
+    SUCCEEDED,
     PhaseResult,
 )
 from orchestrator.plan import Phase, Plan
 
 Execute = Callable[[Phase], PhaseResult]
+
+
+def _quiet(result: PhaseResult | None) -> bool:
+    """A phase before an unchanged one left the hosts as they were: kept, left out, or run with no change."""
+    if result is None:  # not in the plan
+        return True
+    return result.status in (KEPT, NOT_SELECTED) or (result.status == SUCCEEDED and result.changed == 0)
 
 
 class Scheduler:
@@ -44,6 +52,9 @@ class Scheduler:
             return PhaseResult(phase.id, NOT_AVAILABLE, phase.reason)
         if phase.agent.always:
             return None
+        if phase.unchanged is not None and all(_quiet(results.get(d)) for d in phase.depends_on):
+            return PhaseResult(phase.id, KEPT, phase.unchanged.reason, fingerprint=phase.unchanged.fingerprint,
+                               kept_from=phase.unchanged.run_id)
         blocked = [d for d in phase.depends_on if d in results and results[d].status in BLOCKING]
         tolerated = [d for d in phase.depends_on if d in phase.agent.tolerates]
         blockers = [d for d in blocked if d not in tolerated]

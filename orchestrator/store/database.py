@@ -169,6 +169,17 @@ CREATE TABLE IF NOT EXISTS drills (
   at TEXT
 );
 CREATE INDEX IF NOT EXISTS drills_run ON drills(run_id);
+-- What a host-side phase was given and what it left on its hosts, at the end of a run that succeeded
+-- (orchestrator/run/unchanged.py): inputs is a sha256 of its inputs, hosts a JSON object {host: sha256 of the
+-- state its role declares}. The next run keeps the phase while both are the same.
+CREATE TABLE IF NOT EXISTS phase_states (
+  run_id TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  hosts TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phase_states_phase ON phase_states(phase);
 """
 
 # Columns added after a store was first created: (table, column, type), added to older stores on open.
@@ -303,6 +314,10 @@ class RunStore(RunQueries):
             self._db.execute(f"INSERT INTO decisions ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                              (run_id, seq, now(), *values.values()))
         return seq
+
+    def record_phase_state(self, run_id: str, phase: str, inputs: str, hosts: dict[str, str]) -> None:
+        self._exec("INSERT INTO phase_states (run_id, phase, inputs, hosts, at) VALUES (?, ?, ?, ?, ?)",
+                   (run_id, phase, inputs, json.dumps(hosts, sort_keys=True), now()))
 
     def record_recovery(self, signature: str, phase: str, decision: dict, worked: bool, run_id: str) -> None:
         self._exec("INSERT INTO recoveries VALUES (?, ?, ?, ?, ?, ?)",

@@ -82,6 +82,11 @@ class RunQueries:
         return [dict(r) for r in self._exec(
             "SELECT * FROM host_stats WHERE run_id = ? ORDER BY phase, host", (run_id,))]
 
+    def last_phase_state(self, phase: str) -> dict[str, Any] | None:
+        """The latest recorded state of a phase (record_phase_state): run_id, inputs, hosts {host: sha256}."""
+        rows = self._exec("SELECT * FROM phase_states WHERE phase = ? ORDER BY rowid DESC LIMIT 1", (phase,))
+        return {**dict(rows[0]), "hosts": json.loads(rows[0]["hosts"])} if rows else None
+
     def failures(self, run_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self._exec("SELECT * FROM failures WHERE run_id = ? ORDER BY rowid", (run_id,))]
 
