@@ -4,6 +4,7 @@ A stage is one run of every bench on one machine (`before` the speed levers of i
 bench wrote its figures there with --json, and the machine, date and commit it ran on (common.write_json).
 The table gives every figure, before and after, against its goal; the chart draws each figure as a share of
 its goal (at most 1.0 is met), before and after side by side, so that a reader sees at a glance what is met.
+bench/results/NOTES.md, written by hand, follows the table: why each figure is where it is.
 
     .venv/bin/python bench/results.py            # writes bench/RESULTS.md and bench/results.svg
 """
@@ -98,6 +99,9 @@ def markdown() -> str:
         met = "-" if last is None else ("yes" if f.share(last) <= 1 else "no")
         goal = f"{'at most' if f.at_most else 'at least'} {fmt(f.goal, f.unit)}"
         lines.append(f"| {f.name} | {fmt(before, f.unit)} | {fmt(after, f.unit)} | {goal} | {met} |")
+    notes = RESULTS / "NOTES.md"  # hand-written: why each figure is where it is, what "after" covers
+    if notes.is_file():
+        lines += ["", notes.read_text().strip()]
     lines += ["", "## Where and when", "", "| stage | bench | date | commit | cores | memory | ansible-core | load |",
               "|---|---|---|---|---|---|---|---|"]
     for stage in STAGES:
