@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from orchestrator.run import runner
+from orchestrator.sandbox.hosts import Sandbox
 
 # What ansible-runner puts into a phase's environment to collect its events; a bare run has none of it.
 RUNNER_ONLY = ("ANSIBLE_STDOUT_CALLBACK", "ORIGINAL_STDOUT_CALLBACK", "ANSIBLE_CALLBACK_PLUGINS",
@@ -143,6 +144,49 @@ def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
+@dataclass
+class Stack:
+    """Where a stack bench runs: a sandbox of its own (made by the bench, removed after it), or a deployed one
+    given with --inventory (used as it is: no host made, made fresh or removed)."""
+    inventory: Path
+    box: Sandbox
+    work: Path  # the bench's logs and, for its own sandbox, its inventory
+    given: bool
+
+
+def stack_options(ap) -> None:
+    """The options that say where a stack bench runs."""
+    ap.add_argument("--prefix", default="aidevops-bench-stack", help="Docker name prefix of the sandbox")
+    ap.add_argument("--inventory", type=Path,
+                    help="a deployed sandbox inventory to use instead of a sandbox of the bench's own (with "
+                         "--prefix its sandbox's prefix): nothing is created or removed there, so the figures "
+                         "are not those of the goal; for checking the script on small inputs")
+
+
+def open_stack(args, name: str) -> Stack:
+    """The bench's sandbox as args say (stack_options); a given inventory that is not a deployed sandbox stops
+    the bench with what to give instead."""
+    work = Path(tempfile.mkdtemp(prefix=f"aidevops-bench-{name}-"))
+    if args.inventory is None:
+        inv = make_inventory(work)
+        return Stack(inv, Sandbox(inv, prefix=args.prefix), work, given=False)
+    inv = args.inventory.resolve()
+    box = Sandbox(inv, prefix=args.prefix)
+    if not (inv / "hosts.yml").is_file() or not any(h.state == "running" for h in box.status()):
+        shutil.rmtree(work, ignore_errors=True)
+        sys.exit(f"{Path(sys.argv[0]).name}: --inventory {inv}: no running sandbox host with the prefix "
+                 f"{args.prefix!r} belongs to it; give a deployed sandbox inventory and its --prefix")
+    return Stack(inv, box, work, given=True)
+
+
+def close_stack(stack: Stack, *, keep: bool = False) -> None:
+    """The bench's own sandbox removed (or kept, keep); a given one left as it was. Its logs go either way."""
+    if stack.given:
+        shutil.rmtree(stack.work, ignore_errors=True)
+    else:
+        leave_sandbox(stack.box, stack.inventory, stack.work, keep=keep)
+
+
 def leave_sandbox(box, inv: Path, work: Path, *, keep: bool) -> None:
     """The bench's sandbox and its folder removed, or (keep) left up with how to remove them."""
     if keep:
@@ -153,12 +197,21 @@ def leave_sandbox(box, inv: Path, work: Path, *, keep: bool) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def fresh_sandbox(box, *, preload_images: bool = True) -> float:
-    """The bench's sandbox made anew (one host, BIND and pebble beside it); the seconds it took."""
+def fresh_sandbox(stack: Stack, *, preload_images: bool = True) -> float:
+    """The bench's sandbox made anew (one host, BIND and pebble beside it); the seconds it took. A given one is
+    left as it is (0 s)."""
+    if stack.given:
+        return 0.0
+    box = stack.box
     box.down(log=lambda m: None)
     t0 = time.monotonic()
     box.up(hosts=1, services=True, preload_images=preload_images, log=lambda m: None)
     return time.monotonic() - t0
+
+
+def only_args(only: str | None) -> list[str]:
+    """`aidevops run`'s arguments for a bench's --only (none without it)."""
+    return ["--only", only] if only else []
 
 
 def deploy(inv: Path, log: Path, *args: str, what: str = "aidevops run") -> float:

@@ -6,24 +6,32 @@ host's published HTTPS port, with n8n's host name and the sandbox CA's root: the
 run's start to the first 200 over a verified TLS connection. Goal (issue 16): under 5 minutes. Prints the
 figures last; asserts nothing. Needs Docker and the sandbox images; about 10 minutes.
 
-    .venv/bin/python bench/fresh.py [--json PATH]
+    .venv/bin/python bench/fresh.py [--only PHASES] [--json PATH]
+    .venv/bin/python bench/fresh.py --only dns --inventory INV --prefix P   # small: a deployed host, not a fresh one
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import yaml
-from common import check_run, last_run, make_inventory, timed_aidevops, tls_status, write_json
+from common import (
+    check_run,
+    close_stack,
+    last_run,
+    only_args,
+    open_stack,
+    stack_options,
+    timed_aidevops,
+    tls_status,
+    write_json,
+)
 
 from orchestrator.sandbox import app_images
-from orchestrator.sandbox.hosts import Sandbox
 
 GOAL_S = 300
 
@@ -50,40 +58,43 @@ class FirstAnswer(threading.Thread):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--prefix", default="aidevops-bench-stack", help="Docker name prefix of the sandbox")
+    ap.add_argument("--only", metavar="PHASE[,PHASE]", help="deploy these phases only (`aidevops run --only`)")
+    stack_options(ap)
     ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = ap.parse_args()
 
     app_images.ensure_all(log=lambda m: print(m, flush=True))  # built before the clock starts, as the goal says
-    work = Path(tempfile.mkdtemp(prefix="aidevops-bench-fresh-"))
-    inv = make_inventory(work)
-    box = Sandbox(inv, prefix=args.prefix)
+    stack = open_stack(args, "fresh")
+    inv = stack.inventory
     try:
-        box.down(log=lambda m: None)
         t0 = time.monotonic()
-        host = box.up(hosts=1, services=True, preload_images=False, log=lambda m: None)[0]
+        if stack.given:
+            host = next(h for h in stack.box.status() if h.state == "running")
+        else:
+            stack.box.down(log=lambda m: None)
+            host = stack.box.up(hosts=1, services=True, preload_images=False, log=lambda m: None)[0]
         up_s = time.monotonic() - t0
         settings = yaml.safe_load((inv / "group_vars/all/aidevops.yml").read_text())["aidevops"]
         hostname = f"n8n.{settings['domain']}"
         poller = FirstAnswer(host.https_port, hostname, inv / settings["validation"]["ca_file"])
-        print(f"sandbox up in {up_s:.0f}s; aidevops run, asking https://{hostname}/healthz every second ...",
-              flush=True)
+        print(f"sandbox {'up' if not stack.given else 'given'} in {up_s:.0f}s; aidevops run, asking "
+              f"https://{hostname}/healthz every second ...", flush=True)
         poller.start()
         try:
-            code, run_s = timed_aidevops("run", "--inventory", str(inv), "--plain", log=work / "run.log")
+            code, run_s = timed_aidevops("run", "--inventory", str(inv), "--plain", *only_args(args.only),
+                                         log=stack.work / "run.log")
         finally:
             poller.stop()
-        check_run(code, work / "run.log", "the fresh run")
+        check_run(code, stack.work / "run.log", "the fresh run")
         phases = {p["phase"]: p.get("duration") for p in last_run(inv)["phases"]}
     finally:
-        box.down(log=lambda m: None)
-        shutil.rmtree(work, ignore_errors=True)
+        close_stack(stack)
 
     if args.json:
-        write_json(args.json, {"sandbox_up_s": up_s, "run_s": run_s, "n8n_tls_s": poller.at,
-                                         "phases": phases})
-    print("\nfresh: a new sandbox host (no app images on it) to n8n answering over TLS; the images built on the "
-          "controller beforehand")
+        write_json(args.json, {"sandbox_up_s": up_s, "run_s": run_s, "n8n_tls_s": poller.at, "phases": phases,
+                               "only": args.only, "fresh_host": not stack.given})
+    print(f"\nfresh: {'a new sandbox host (no app images on it)' if not stack.given else 'a deployed sandbox host'} "
+          "to n8n answering over TLS; the images built on the controller beforehand")
     print(f"sandbox up (not counted):        {up_s:>7.1f} s")
     print(f"aidevops run, whole:             {run_s:>7.1f} s")
     print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in phases.items() if v is not None))

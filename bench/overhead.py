@@ -12,30 +12,31 @@ out, the project's settings kept. Goal (issue 16): at most 1.10x on the tiny pla
 the figures last; asserts nothing. Needs Docker and the sandbox images; about 15 minutes with 5 pairs.
 
     .venv/bin/python bench/overhead.py [--pairs 5] [--plays tiny,stack] [--keep] [--json PATH]
-    .venv/bin/python bench/overhead.py --pairs 1 --plays tiny    # small, as `make test` runs it
+    .venv/bin/python bench/overhead.py --pairs 1 --plays tiny --inventory INV --prefix P   # small, on a deployed
+                                                                   # sandbox (tests/e2e/test_benches.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 from pathlib import Path
 
 from common import (
     ROOT,
     bare_run,
     check_run,
+    close_stack,
+    deploy,
+    fresh_sandbox,
     last_run,
-    leave_sandbox,
-    make_inventory,
+    open_stack,
     phase_commands,
+    stack_options,
     summary,
     timed_aidevops,
     write_json,
 )
-
-from orchestrator.sandbox.hosts import Sandbox
 
 GOALS = {"tiny": 1.10, "stack": 1.03}
 TINY_DECLARATION = "---\nagent:\n  title: Bench tiny play\n"
@@ -117,7 +118,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5, help="pairs per play (default 5)")
     ap.add_argument("--plays", default="tiny,stack", help="tiny, stack or both (default)")
-    ap.add_argument("--prefix", default="aidevops-bench-stack", help="Docker name prefix of the sandbox")
+    stack_options(ap)
     ap.add_argument("--keep", action="store_true", help="leave the sandbox and its inventory up")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = ap.parse_args()
@@ -127,19 +128,16 @@ def main() -> None:
     if args.pairs < 1:
         ap.error("--pairs must be at least 1")
 
-    work = Path(tempfile.mkdtemp(prefix="aidevops-bench-overhead-"))
-    inv = make_inventory(work)
-    box = Sandbox(inv, prefix=args.prefix)
+    stack = open_stack(args, "overhead")
+    inv, work = stack.inventory, stack.work
     results = []
     try:
-        box.down(log=lambda m: None)
-        print("sandbox up (one host, images preloaded) ...", flush=True)
-        box.up(hosts=1, services=True, preload_images=True, log=lambda m: None)
-        print("deploying the sandbox stack once ...", flush=True)
-        code, seconds = timed_aidevops("run", "--inventory", str(inv), "--plain", log=work / "deploy.log")
-        check_run(code, work / "deploy.log", "the first deployment")
-        print(f"deployed in {seconds:.0f}s", flush=True)
-        stack = [c.phase for c in phase_commands(last_run(inv))]
+        if not stack.given:
+            print("sandbox up (one host, images preloaded) ...", flush=True)
+            fresh_sandbox(stack)
+            print("deploying the sandbox stack once ...", flush=True)
+            print(f"deployed in {deploy(inv, work / 'deploy.log', what='the first deployment'):.0f}s", flush=True)
+        stack_phases = [c.phase for c in phase_commands(last_run(inv))]  # before the tiny play's runs
         for play in plays:
             if play == "tiny":
                 home = tiny_home(work)
@@ -147,9 +145,9 @@ def main() -> None:
                                      env={"AIDEVOPS_HOME": str(home)}))
             else:
                 results.append(pairs("stack", args.pairs, inv, work,
-                                     ["--only", ",".join(stack), "--strategy", "sequential"]))
+                                     ["--only", ",".join(stack_phases), "--strategy", "sequential"]))
     finally:
-        leave_sandbox(box, inv, work, keep=args.keep)
+        close_stack(stack, keep=args.keep)
     if args.json:
         write_json(args.json, {"results": results})
     print_figures(results)
