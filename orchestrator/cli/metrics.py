@@ -27,7 +27,7 @@ from orchestrator.errors import BadInput
 def metrics(inventories, as_json, prometheus, prices):
     """Figures across recorded runs: per agent (runs, success rate, mean and p95 duration, recoveries), per
     inventory (deployments, successful, mean time) and per AI provider and model (decisions, fallbacks and why,
-    tokens, mean latency, cost with --prices). Dry runs (check) are left out."""
+    tokens, mean latency, cost with --prices). Dry runs (check) are left out of the agents' and deployments' figures."""
     if as_json and prometheus:
         raise BadInput("--json and --prometheus are two outputs: choose one")
     from orchestrator.request import inventory_dir

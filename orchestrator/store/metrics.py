@@ -4,7 +4,9 @@ provider and model, with the cost when a price table is given (store/prices.py).
 An agent's runs are its phases that started and ended, in every recorded command but dry runs (`check`,
 `run --check`: they change nothing and take other times). A phase succeeds when it ends succeeded or degraded (its
 work is in place, as outcome.DONE); it fails when it ends failed, or skipped by a recovery decision after failing;
-a cancelled one is counted but judged neither way. A deployment is a `run` (a resume too) that is not a dry run.
+a cancelled one is counted but judged neither way. A deployment is a `run` (a resume too) that is not a dry run
+and has ended (a run in progress is counted once it ends, so that counts only grow). Every AI decision counts,
+a dry run's too: its tokens were spent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.errors import BadInput
-from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, SKIPPED, SUCCEEDED
+from orchestrator.outcome import CANCELLED, DEGRADED, FAILED, RUNNING, SKIPPED, SUCCEEDED
 from orchestrator.store.prices import Prices
 from orchestrator.store.queries import RunQueries
 
@@ -124,7 +126,7 @@ def inventory_metrics(store: RunQueries, inventory: str, path: str, prices: Pric
 
 
 def deployment_figures(runs: list[dict[str, Any]]) -> DeploymentFigures:
-    deployments = [r for r in runs if is_deployment(r["command"])]
+    deployments = [r for r in runs if is_deployment(r["command"]) and r["status"] != RUNNING]
     by_status = Counter(r["status"] for r in deployments)
     successful = [r for r in deployments if r["status"] in SUCCESS]
     timed = [r["duration"] for r in successful if r["duration"] is not None]

@@ -83,6 +83,9 @@ def fill(inventory: Path) -> Path:
     run(store, "r5", "run --check", "succeeded", 30.0, {"base_server": ("succeeded", 999.0)})  # a dry run
     run(store, "r6", "validate", "succeeded", 15.0, {"validator": ("succeeded", 15.0)})
     decision(store, "plan-1", HAIKU, tokens=(500, 20, 0, 0), latency=1.0)  # `aidevops plan --ai`: no run
+    # A deployment in progress (this process is alive): neither it nor its running phase is counted yet.
+    store.start_run("r7", "inventories/prod", "run", {}, "/runs/r7")
+    store.record_phase("r7", "n8n", "running", started_at="2026-11-21T10:00:00.000+00:00")
     store.close()
     return inventory
 
@@ -152,7 +155,7 @@ def test_recovery_attempts_are_counted_per_agent_with_those_that_worked(figures)
 
 def test_deployments_are_the_runs_that_deploy_and_their_mean_time_that_of_the_successful_ones(figures):
     d = figures.deployments
-    assert d.deployments == 4  # r1-r4: the dry run and the validation are not deployments
+    assert d.deployments == 4  # r1-r4: the dry run and the validation are not deployments, r7 has not ended
     assert d.by_status == {"cancelled": 1, "degraded": 1, "failed": 1, "succeeded": 1}
     assert d.successful == 2 and d.success_rate == pytest.approx(2 / 3)  # a cancelled run is judged neither way
     assert d.mean_seconds == 225.0 and d.timed == 2
