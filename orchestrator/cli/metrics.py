@@ -1,5 +1,5 @@
-"""`aidevops metrics`: figures across the recorded runs of one or more inventories, as a table, JSON or Prometheus's
-text format."""
+"""`aidevops metrics`: figures across the recorded runs of one or more inventories, as a table, JSON or
+Prometheus's text format."""
 
 from __future__ import annotations
 
@@ -15,19 +15,20 @@ from orchestrator.errors import BadInput
 
 @click.command()
 @click.option("--inventory", "-i", "inventories", metavar="PATH", multiple=True,
-              help="Inventory folder or name under inventories/; give it again for more inventories (default: "
-                   f"$AIDEVOPS_INVENTORY or {DEFAULT_INVENTORY}).")
+              help="Inventory folder or name under inventories/; give it again for more inventories "
+                   f"(default: $AIDEVOPS_INVENTORY or {DEFAULT_INVENTORY}).")
 @click.option("--json", "as_json", is_flag=True, help="Every figure as JSON.")
 @click.option("--prometheus", is_flag=True,
               help="Prometheus text format, for node_exporter's textfile collector (write a temporary file, "
                    "then rename it to DIR/aidevops.prom).")
 @click.option("--prices", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="Price table for AI cost: YAML of model: {input, output[, cache_read, cache_write]}, USD per "
-                   "million tokens.")
+              help="Price table for AI cost: YAML of model: {input, output[, cache_read, cache_write]}, "
+                   "USD per million tokens.")
 def metrics(inventories, as_json, prometheus, prices):
-    """Figures across recorded runs: per agent (runs, success rate, mean and p95 duration, recoveries), per
-    inventory (deployments, successful, mean time) and per AI provider and model (decisions, fallbacks and why,
-    tokens, mean latency, cost with --prices). Dry runs (check) are left out of the agents' and deployments' figures."""
+    """Figures across recorded runs: per agent (runs, success rate, mean and p95 duration, recoveries),
+    per inventory (deployments, successful, mean time) and per AI provider and model (decisions, fallbacks and
+    why, tokens, mean latency, cost with --prices). Dry runs (check) are left out of the agents' and
+    deployments' figures."""
     if as_json and prometheus:
         raise BadInput("--json and --prometheus are two outputs: choose one")
     from orchestrator.request import inventory_dir
@@ -42,7 +43,7 @@ def metrics(inventories, as_json, prometheus, prices):
             continue  # named twice (a name and its path): counted once
         if path.name in seen:
             raise BadInput(f"two inventories are named '{path.name}': {seen[path.name]} and {path}",
-                           hint="their figures are labelled by folder name; give them one at a time")
+                           hint="figures are labelled by the folder's name: rename one of them")
         seen[path.name] = path
         store = open_store(str(path))
         try:

@@ -429,29 +429,32 @@ def print_metrics(inventories, priced: bool = False) -> None:
     def table(title: str, *columns: str) -> Table:
         t = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
         for col in columns:
-            t.add_column(col, justify="left" if col in ("inventory", "agent", "provider", "model") else "right")
+            left = col in ("inventory", "agent", "provider", "model")
+            t.add_column(col, justify="left" if left else "right")
         return t
 
-    deployments = table("Deployments", "inventory", "deployments", "successful", "failed", "success", "mean time",
-                        "last started")
+    deployments = table("Deployments", "inventory", "deployments", "successful", "failed", "success",
+                        "mean time", "last started")
     for inv in inventories:
         d = inv.deployments
-        deployments.add_row(inv.inventory, str(d.deployments), str(d.successful), str(d.by_status.get("failed", 0)),
-                            _percent(d.success_rate), _seconds(d.mean_seconds),
-                            (d.last_started_at or "-")[:19].replace("T", " "))
+        deployments.add_row(inv.inventory, str(d.deployments), str(d.successful),
+                            str(d.by_status.get("failed", 0)), _percent(d.success_rate),
+                            _seconds(d.mean_seconds), (d.last_started_at or "-")[:19].replace("T", " "))
     console.print(deployments)
     agents = table("Agents", "inventory", "agent", "runs", "success", "mean", "p95", "recoveries (worked)")
     for inv in inventories:
         for a in inv.agents:
-            agents.add_row(inv.inventory, a.agent, str(a.runs), _percent(a.success_rate), _seconds(a.mean_seconds),
-                           _seconds(a.p95_seconds), f"{a.recoveries} ({a.recoveries_worked})" if a.recoveries else "0")
+            recoveries = f"{a.recoveries} ({a.recoveries_worked})" if a.recoveries else "0"
+            agents.add_row(inv.inventory, a.agent, str(a.runs), _percent(a.success_rate),
+                           _seconds(a.mean_seconds), _seconds(a.p95_seconds), recoveries)
     console.print(agents if any(inv.agents for inv in inventories) else "[bold]Agents[/]: no phase ran yet")
     ai = [(inv.inventory, a) for inv in inventories for a in inv.ai]
     if not ai:
         console.print("[bold]AI[/]: no decisions recorded")
         return
     decisions = table("AI decisions", "inventory", "provider", "model", "decisions", "cached", "tokens in",
-                      "out", "cache read", "cache write", "latency", *(("cost",) if priced else ()), "fallbacks")
+                      "out", "cache read", "cache write", "latency", *(("cost",) if priced else ()),
+                      "fallbacks")
     for name, a in ai:
         cost = f"${a.cost_usd:.4f}" if a.cost_usd is not None else "no price" if a.model else "-"
         decisions.add_row(name, a.provider, a.model or "-", str(a.decisions), str(a.cached), str(a.tokens_in),

@@ -1,12 +1,12 @@
-"""Figures across an inventory's recorded runs (`aidevops metrics`): per agent, for its deployments, and per AI
-provider and model, with the cost when a price table is given (store/prices.py).
+"""Figures across an inventory's recorded runs (`aidevops metrics`): per agent, for its deployments, and per
+AI provider and model, with the cost when a price table is given (store/prices.py).
 
 An agent's runs are its phases that started and ended, in every recorded command but dry runs (`check`,
-`run --check`: they change nothing and take other times). A phase succeeds when it ends succeeded or degraded (its
-work is in place, as outcome.DONE); it fails when it ends failed, or skipped by a recovery decision after failing;
-a cancelled one is counted but judged neither way. A deployment is a `run` (a resume too) that is not a dry run
-and has ended (a run in progress is counted once it ends, so that counts only grow). Every AI decision counts,
-a dry run's too: its tokens were spent.
+`run --check`: they change nothing and take other times). A phase succeeds when it ends succeeded or degraded
+(its work is in place, as outcome.DONE); it fails when it ends failed, or skipped by a recovery decision after
+failing; a cancelled one is counted but judged neither way. A deployment is a `run` (a resume too) that is not
+a dry run and has ended (a run in progress is counted once it ends, so that counts only grow). Every AI
+decision counts, a dry run's too: its tokens were spent.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def is_deployment(command: str) -> bool:
     return command.split()[:1] == ["run"] and not is_dry_run(command)
 
 
-def inventory_metrics(store: RunQueries, inventory: str, path: str, prices: Prices | None = None) -> InventoryMetrics:
+def inventory_metrics(store: RunQueries, inventory: str, path: str,
+                      prices: Prices | None = None) -> InventoryMetrics:
     """All the figures of one inventory's store."""
     runs = store.run_outcomes()
     decisions = store.decision_usage()

@@ -1,6 +1,7 @@
-"""A price table for AI cost (`aidevops metrics --prices FILE`): USD per million tokens, by model name as the
-run store records it (`aidevops decisions` shows it). Prices change more often than deployments and are the same
-for every inventory, so they live in a small file of their own rather than in each inventory's request:
+"""A price table for AI cost (`aidevops metrics --prices FILE`): USD per million tokens, by model name as
+the run store records it (`aidevops decisions` shows it). Prices change more often than deployments and are
+the same for every inventory, so they live in a small file of their own rather than in each inventory's
+request:
 
     claude-sonnet-4-5: {input: 3.00, output: 15.00, cache_read: 0.30, cache_write: 3.75}
     gpt-4.1-mini: {input: 0.40, output: 1.60, cache_read: 0.10}

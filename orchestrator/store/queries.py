@@ -140,8 +140,10 @@ class RunQueries:
     # -- across all runs (store/metrics.py) ---------------------------------------------------------
 
     def run_outcomes(self) -> list[dict[str, Any]]:
-        """Every run's id, command, status (a dead 'running' one as interrupted) and duration, oldest first."""
-        rows = self._exec("SELECT id, command, status, started_at, duration, pid FROM runs ORDER BY started_at")
+        """Every run's id, command, status (a dead 'running' one as interrupted), start and duration, oldest
+        first."""
+        rows = self._exec("SELECT id, command, status, started_at, duration, pid FROM runs"
+                          " ORDER BY started_at")
         return [{**dict(r), "status": "interrupted" if r["status"] == "running" and not _alive(r["pid"])
                  else r["status"]} for r in rows]
 
@@ -158,8 +160,8 @@ class RunQueries:
     def decision_usage(self) -> list[dict[str, Any]]:
         """Every AI decision's provider, model, fallback reason, tokens, latency and cache hit, oldest first;
         never its prompt or raw answer."""
-        rows = self._exec("SELECT run_id, provider, model, fallback_reason, tokens_in, tokens_out, cache_read,"
-                          " cache_write, latency, cached FROM decisions ORDER BY rowid")
+        rows = self._exec("SELECT run_id, provider, model, fallback_reason, tokens_in, tokens_out,"
+                          " cache_read, cache_write, latency, cached FROM decisions ORDER BY rowid")
         return [{**dict(r), "cached": bool(r["cached"])} for r in rows]
 
     @staticmethod

@@ -1,6 +1,6 @@
-"""`aidevops metrics`: figures across the runs of an inventory's store, written as real runs write them (the store's
-recording API), read back as a user does: the table, --json, and --prometheus parsed by prometheus_client's own
-parser (and by promtool when this machine has it)."""
+"""`aidevops metrics`: figures across the runs of an inventory's store, written as real runs write them (the
+store's recording API), read back as a user does: the table, --json, and --prometheus parsed by
+prometheus_client's own parser (and by promtool when this machine has it)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,15 @@ SONNET_COST = (1000 * 3 + 150 * 15 + 800 * 0.3 + 400 * 3.75) / 1e6
 
 
 def phase(store: RunStore, run_id: str, name: str, status: str, duration: float | None) -> None:
-    """A phase as RunRecorder records it: running when it starts, its result when it ends. One that never started
-    (kept, skipped for a failed dependency) only gets its result."""
+    """A phase as RunRecorder records it: running when it starts, its result when it ends. One that never
+    started (kept, skipped for a failed dependency) only gets its result."""
     if duration is None:
         store.record_phase(run_id, name, status, "not run")
         return
-    store.record_phase(run_id, name, "running", started_at="2026-11-20T10:00:00.000+00:00")
-    store.record_phase(run_id, name, status, "", "2026-11-20T10:00:00.000+00:00", "2026-11-20T10:05:00.000+00:00",
-                       duration, 0 if status == "succeeded" else 2, f"/runs/{run_id}/{name}")
+    started, ended = "2026-11-20T10:00:00.000+00:00", "2026-11-20T10:05:00.000+00:00"
+    store.record_phase(run_id, name, "running", started_at=started)
+    store.record_phase(run_id, name, status, "", started, ended, duration, 0 if status == "succeeded" else 2,
+                       f"/runs/{run_id}/{name}")
 
 
 def run(store: RunStore, run_id: str, command: str, status: str, duration: float,
@@ -43,17 +44,20 @@ def run(store: RunStore, run_id: str, command: str, status: str, duration: float
     store.start_run(run_id, "inventories/prod", command, {"domain": "client.example"}, f"/runs/{run_id}")
     for name, (phase_status, took) in phases.items():
         phase(store, run_id, name, phase_status, took)
-    store.finish_run(run_id, status, {"succeeded": 0, "degraded": 3, "failed": 1, "cancelled": 130}[status], duration)
+    exit_code = {"succeeded": 0, "degraded": 3, "failed": 1, "cancelled": 130}[status]
+    store.finish_run(run_id, status, exit_code, duration)
 
 
-def decision(store: RunStore, run_id: str, model: str | None, *, provider: str = "anthropic", tokens=(0, 0, 0, 0),
-             latency: float = 0.0, fallback: str | None = None, cached: bool = False) -> None:
+def decision(store: RunStore, run_id: str, model: str | None, *, provider: str = "anthropic",
+             tokens=(0, 0, 0, 0), latency: float = 0.0, fallback: str | None = None,
+             cached: bool = False) -> None:
     """A decision as DecisionLog records it (tokens and latency 0 for a cached answer or a failed call)."""
     tokens_in, tokens_out, cache_read, cache_write = tokens
-    store.record_decision(run_id, decision_type="recovery", agent_id="nginx_proxy", provider=provider, model=model,
-                          prompt_sha256="0" * 64, prompt_chars=900, raw_answer=f'{{"token": "{RAW_SECRET}"}}',
-                          validation={"ok": fallback is None}, decision={"action": "retry", "reason": "flaky"},
-                          fallback_reason=fallback, tokens_in=tokens_in, tokens_out=tokens_out, cache_read=cache_read,
+    store.record_decision(run_id, decision_type="recovery", agent_id="nginx_proxy", provider=provider,
+                          model=model, prompt_sha256="0" * 64, prompt_chars=900,
+                          raw_answer=f'{{"token": "{RAW_SECRET}"}}', validation={"ok": fallback is None},
+                          decision={"action": "retry", "reason": "flaky"}, fallback_reason=fallback,
+                          tokens_in=tokens_in, tokens_out=tokens_out, cache_read=cache_read,
                           cache_write=cache_write, latency=latency, request_id="req_1", cached=int(cached))
 
 
@@ -63,8 +67,8 @@ def fill(inventory: Path) -> Path:
     nginx_proxy 20, 25 after two recovery attempts (the second worked), skipped, cancelled."""
     inventory.mkdir(parents=True, exist_ok=True)
     store = RunStore(StateDir(inventory).db)
-    run(store, "r1", "run", "succeeded", 200.0, {"base_server": ("succeeded", 40.0), "n8n": ("succeeded", 100.0),
-                                                 "nginx_proxy": ("succeeded", 20.0)})
+    run(store, "r1", "run", "succeeded", 200.0,
+        {"base_server": ("succeeded", 40.0), "n8n": ("succeeded", 100.0), "nginx_proxy": ("succeeded", 20.0)})
     run(store, "r2", "run --ai anthropic", "degraded", 250.0,
         {"base_server": ("succeeded", 50.0), "n8n": ("degraded", 120.0), "nginx_proxy": ("succeeded", 25.0)})
     store.record_recovery("nginx_proxy:abc", "nginx_proxy", {"action": "retry"}, False, "r2")
@@ -109,9 +113,9 @@ def load_prices_text(folder: Path, text: str):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "metrics", *args], capture_output=True, text=True,
-                          timeout=120, check=False, env={k: v for k, v in os.environ.items()
-                                                         if k != "AIDEVOPS_INVENTORY"})
+    env = {k: v for k, v in os.environ.items() if k != "AIDEVOPS_INVENTORY"}
+    return subprocess.run([sys.executable, "-m", "orchestrator.cli", "metrics", *args], capture_output=True,
+                          text=True, timeout=120, check=False, env=env)
 
 
 def by_agent(figures):
@@ -140,7 +144,7 @@ def test_dry_runs_kept_and_never_started_phases_are_not_agent_runs(figures):
     agents = by_agent(figures)
     base = agents["base_server"]  # its 999 s in `run --check` and its kept phase in r4 do not count
     assert (base.runs, base.success_rate, base.mean_seconds, base.p95_seconds) == (3, 1.0, 50.0, 60.0)
-    nginx = agents["nginx_proxy"]  # skipped for a failed dependency: never started; cancelled: no verdict, no time
+    nginx = agents["nginx_proxy"]  # skipped for a failed dependency: never started; cancelled: no verdict
     assert nginx.runs == 3 and nginx.by_status == {"cancelled": 1, "succeeded": 2}
     assert nginx.success_rate == 1.0 and nginx.mean_seconds == 22.5 and nginx.p95_seconds == 25.0
     assert agents["validator"].runs == 1  # `aidevops validate` runs an agent too
@@ -157,13 +161,13 @@ def test_deployments_are_the_runs_that_deploy_and_their_mean_time_that_of_the_su
     d = figures.deployments
     assert d.deployments == 4  # r1-r4: the dry run and the validation are not deployments, r7 has not ended
     assert d.by_status == {"cancelled": 1, "degraded": 1, "failed": 1, "succeeded": 1}
-    assert d.successful == 2 and d.success_rate == pytest.approx(2 / 3)  # a cancelled run is judged neither way
+    assert d.successful == 2 and d.success_rate == pytest.approx(2 / 3)  # cancelled: judged neither way
     assert d.mean_seconds == 225.0 and d.timed == 2
 
 
 def test_ai_figures_per_provider_and_model_with_fallbacks_and_why(figures):
     ai = {(a.provider, a.model): a for a in figures.ai}
-    assert sorted(ai, key=str) == sorted([("anthropic", HAIKU), ("anthropic", SONNET), ("offline", None)], key=str)
+    assert set(ai) == {("anthropic", HAIKU), ("anthropic", SONNET), ("offline", None)}
     sonnet = ai[("anthropic", SONNET)]
     assert (sonnet.decisions, sonnet.cached, sonnet.fallbacks) == (5, 1, 3)
     assert {k: f.count for k, f in sonnet.fallback_reasons.items()} == {"invalid_answer": 1, "timeout": 2}
@@ -190,7 +194,9 @@ def test_a_price_table_with_a_mistake_is_one_clear_error(tmp_path):
         load_prices_text(tmp_path, f"{SONNET}: {{input: 3, output: 15, input_price: 3}}\n")
     with pytest.raises(BadInput, match="cannot read the price table"):
         load_prices(tmp_path / "missing.yml")
-    assert load_prices_text(tmp_path, f"{SONNET}: {{input: 3, output: 15}}\n")[SONNET].cost(1_000_000, 0, 0, 0) == 3.0
+    plain = load_prices_text(tmp_path, f"{SONNET}: {{input: 3, output: 15}}\n")[SONNET]
+    assert plain.cost(1_000_000, 0, 0, 0) == 3.0
+    assert plain.cost(1_000_000, 0, 1_000_000, 0) == 3.0  # cache reads at the input price when none is given
 
 
 # -- the command ---------------------------------------------------------------------------------------------
@@ -220,15 +226,16 @@ def test_prometheus_output_parses_and_carries_the_numbers_of_the_json_output(pro
     [inv] = doc["inventories"]
     for status, n in inv["by_status"].items():
         assert value("aidevops_deployments_total", status=status) == n
-    assert value("aidevops_deployment_duration_seconds_sum") / value("aidevops_deployment_duration_seconds_count") \
-        == inv["mean_seconds"] == 225.0
+    total, count = (value(f"aidevops_deployment_duration_seconds_{part}") for part in ("sum", "count"))
+    assert total / count == inv["mean_seconds"] == 225.0
     for a in doc["agents"]:
         agent = {"agent": a["agent"]}
-        assert {s: value("aidevops_agent_runs_total", **agent, status=s) for s in a["by_status"]} == a["by_status"]
+        runs = {s: value("aidevops_agent_runs_total", **agent, status=s) for s in a["by_status"]}
+        assert runs == a["by_status"]
         assert value("aidevops_agent_success_ratio", **agent) == a["success_rate"]
         assert value("aidevops_agent_duration_seconds", **agent, quantile="0.95") == a["p95_seconds"]
-        count = value("aidevops_agent_duration_seconds_count", **agent)
-        assert value("aidevops_agent_duration_seconds_sum", **agent) / count == pytest.approx(a["mean_seconds"])
+        total, count = (value(f"aidevops_agent_duration_seconds_{p}", **agent) for p in ("sum", "count"))
+        assert total / count == pytest.approx(a["mean_seconds"])
         assert value("aidevops_agent_recoveries_total", **agent, result="worked") == a["recoveries_worked"]
         assert value("aidevops_agent_recoveries_total", **agent, result="failed") == \
             a["recoveries"] - a["recoveries_worked"]
@@ -249,7 +256,8 @@ def test_prometheus_output_parses_and_carries_the_numbers_of_the_json_output(pro
         if a["cost_usd"] is not None:
             assert value("aidevops_ai_cost_usd_total", **model) == pytest.approx(a["cost_usd"])
     assert value("aidevops_ai_fallbacks_total", provider="anthropic", model=SONNET, reason="timeout") == 2
-    assert value("aidevops_ai_cost_usd_total", provider="anthropic", model=SONNET) == pytest.approx(SONNET_COST)
+    assert value("aidevops_ai_cost_usd_total", provider="anthropic", model=SONNET) == \
+        pytest.approx(SONNET_COST)
     assert RAW_SECRET not in as_json.stdout + text  # decisions' raw answers are never printed
 
 
@@ -259,8 +267,8 @@ PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
 @pytest.mark.skipif(not PROMTOOL, reason="promtool (Debian package prometheus) is not installed")
 def test_promtool_accepts_the_prometheus_output(prod):
     exposition = cli("--inventory", str(prod), "--prometheus")
-    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition.stdout, capture_output=True, text=True,
-                             timeout=60, check=False)
+    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition.stdout, capture_output=True,
+                             text=True, timeout=60, check=False)
     assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout + checked.stderr
 
 
@@ -282,8 +290,8 @@ def test_several_inventories_are_labelled_by_name_and_one_given_twice_counts_onc
     assert [i["inventory"] for i in doc["inventories"]] == ["prod", "staging"]
     assert {a["inventory"] for a in doc["agents"]} == {"prod", "staging"}
     samples = families(cli("-i", str(prod), "-i", str(staging), "--prometheus").stdout)
-    assert {dict(labels)["inventory"] for name, labels in samples if name == "aidevops_deployments_total"} == {
-        "prod", "staging"}
+    labelled = {dict(labels)["inventory"] for name, labels in samples if name == "aidevops_deployments_total"}
+    assert labelled == {"prod", "staging"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -297,8 +305,8 @@ def test_bad_input_is_one_clear_line_and_exit_2(prod, tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     RunStore(StateDir(tmp_path / "empty_store").db).close()  # a store without any run
     (tmp_path / "elsewhere/prod").mkdir(parents=True)
-    paths = {"missing": tmp_path / "missing.yml", "empty": tmp_path / "empty", "empty_store": tmp_path / "empty_store",
-             "prod": prod, "other_prod": tmp_path / "elsewhere/prod"}
+    paths = {"missing": tmp_path / "missing.yml", "empty": tmp_path / "empty",
+             "empty_store": tmp_path / "empty_store", "prod": prod, "other_prod": tmp_path / "elsewhere/prod"}
     result = cli(*(a.format(**paths) for a in args))
     assert result.returncode == 2
     assert result.stderr.startswith(message.format(**paths)), result.stderr
