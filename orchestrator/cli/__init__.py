@@ -8,7 +8,7 @@ import sys
 import click
 
 from orchestrator import errors
-from orchestrator.cli import backup, check, deploy, notify, restore, runs, sandbox, upgrade, validate
+from orchestrator.cli import backup, check, deploy, metrics, notify, restore, runs, sandbox, upgrade, validate
 from orchestrator.errors import AidevopsError
 
 
@@ -28,6 +28,7 @@ cli.add_command(upgrade.upgrade)
 cli.add_command(runs.runs)
 cli.add_command(runs.decisions)
 cli.add_command(runs.report)
+cli.add_command(metrics.metrics)
 cli.add_command(sandbox.sandbox)
 cli.add_command(notify.notify)
 

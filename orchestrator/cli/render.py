@@ -413,3 +413,56 @@ def print_security_audit(audit: dict[str, Any]) -> None:
     for a in audit["ssh_audit"]:
         counts = ", ".join(f"{a[k]['value']} {k} (at most {a[k]['threshold']})" for k in ("fail", "warn") if k in a)
         console.print(f"  ssh-audit {a['target']}: {counts}", markup=False)
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f}s" if value is not None else "-"
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "-"
+
+
+def print_metrics(inventories, priced: bool = False) -> None:
+    """`aidevops metrics`: deployments per inventory, then per agent, then per AI provider and model."""
+
+    def table(title: str, *columns: str) -> Table:
+        t = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for col in columns:
+            left = col in ("inventory", "agent", "provider", "model")
+            t.add_column(col, justify="left" if left else "right")
+        return t
+
+    deployments = table("Deployments", "inventory", "deployments", "successful", "failed", "success",
+                        "mean time", "last started")
+    for inv in inventories:
+        d = inv.deployments
+        deployments.add_row(inv.inventory, str(d.deployments), str(d.successful),
+                            str(d.by_status.get("failed", 0)), _percent(d.success_rate),
+                            _seconds(d.mean_seconds), (d.last_started_at or "-")[:19].replace("T", " "))
+    console.print(deployments)
+    agents = table("Agents", "inventory", "agent", "runs", "success", "mean", "p95", "recoveries (worked)")
+    for inv in inventories:
+        for a in inv.agents:
+            recoveries = f"{a.recoveries} ({a.recoveries_worked})" if a.recoveries else "0"
+            agents.add_row(inv.inventory, a.agent, str(a.runs), _percent(a.success_rate),
+                           _seconds(a.mean_seconds), _seconds(a.p95_seconds), recoveries)
+    console.print(agents if any(inv.agents for inv in inventories) else "[bold]Agents[/]: no phase ran yet")
+    ai = [(inv.inventory, a) for inv in inventories for a in inv.ai]
+    if not ai:
+        console.print("[bold]AI[/]: no decisions recorded")
+        return
+    decisions = table("AI decisions", "inventory", "provider", "model", "decisions", "cached", "tokens in",
+                      "out", "cache read", "cache write", "latency", *(("cost",) if priced else ()),
+                      "fallbacks")
+    for name, a in ai:
+        cost = f"${a.cost_usd:.4f}" if a.cost_usd is not None else "no price" if a.model else "-"
+        decisions.add_row(name, a.provider, a.model or "-", str(a.decisions), str(a.cached), str(a.tokens_in),
+                          str(a.tokens_out), str(a.cache_read_tokens), str(a.cache_write_tokens),
+                          _seconds(a.mean_latency_seconds), *((cost,) if priced else ()), str(a.fallbacks))
+    console.print(decisions)
+    fell = [(name, a, kind, f) for name, a in ai for kind, f in a.fallback_reasons.items()]
+    if fell:
+        console.print("[bold]Why decisions fell back[/] (count by kind, and the latest reason of each)")
+        for name, a, kind, f in fell:
+            console.print(f"  {name} {a.provider}/{a.model or '-'} {kind} x{f.count}: {f.last}", markup=False)

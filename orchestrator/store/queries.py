@@ -137,6 +137,33 @@ class RunQueries:
             out.append(item)
         return out
 
+    # -- across all runs (store/metrics.py) ---------------------------------------------------------
+
+    def run_outcomes(self) -> list[dict[str, Any]]:
+        """Every run's id, command, status (a dead 'running' one as interrupted), start and duration, oldest
+        first."""
+        rows = self._exec("SELECT id, command, status, started_at, duration, pid FROM runs"
+                          " ORDER BY started_at")
+        return [{**dict(r), "status": "interrupted" if r["status"] == "running" and not _alive(r["pid"])
+                 else r["status"]} for r in rows]
+
+    def phase_outcomes(self) -> list[dict[str, Any]]:
+        """Every recorded phase of every run: run_id, phase, status, started_at, duration."""
+        return [dict(r) for r in self._exec(
+            "SELECT run_id, phase, status, started_at, duration FROM phases ORDER BY run_id, rowid")]
+
+    def recovery_attempts(self) -> list[dict[str, Any]]:
+        """Every recovery attempt (a phase run again on a recovery decision): run_id, phase, worked."""
+        return [{**dict(r), "worked": bool(r["worked"])}
+                for r in self._exec("SELECT run_id, phase, worked FROM recoveries ORDER BY rowid")]
+
+    def decision_usage(self) -> list[dict[str, Any]]:
+        """Every AI decision's provider, model, fallback reason, tokens, latency and cache hit, oldest first;
+        never its prompt or raw answer."""
+        rows = self._exec("SELECT run_id, provider, model, fallback_reason, tokens_in, tokens_out,"
+                          " cache_read, cache_write, latency, cached FROM decisions ORDER BY rowid")
+        return [{**dict(r), "cached": bool(r["cached"])} for r in rows]
+
     @staticmethod
     def _run(row: sqlite3.Row) -> RunRecord:
         d = dict(row)
