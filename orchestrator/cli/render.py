@@ -413,3 +413,25 @@ def print_security_audit(audit: dict[str, Any]) -> None:
     for a in audit["ssh_audit"]:
         counts = ", ".join(f"{a[k]['value']} {k} (at most {a[k]['threshold']})" for k in ("fail", "warn") if k in a)
         console.print(f"  ssh-audit {a['target']}: {counts}", markup=False)
+
+
+def print_prune(prune, state_root) -> None:
+    """What `aidevops runs prune` removed (or, with --dry-run, would remove), by kind with counts and bytes,
+    each item named; then the old runs kept and why, and what could not be removed."""
+    from orchestrator.run.retention import human_bytes
+
+    verb = "Removed" if prune.applied else "Would remove (dry run: nothing removed)"
+    console.print(f"[bold]{verb}[/] from {state_root}", markup=True)
+    console.print(f"policy: {prune.policy.summary()}", style="dim", markup=False)
+    for kind, (count, size) in prune.totals().items():
+        console.print(f"  {kind + ':':<28}{count:>5}  {human_bytes(size):>9}", markup=False)
+        for item in (i for i in prune.items if i.kind == kind):
+            console.print(f"      {item.name}  {human_bytes(item.size)}", style="dim", markup=False)
+    count, size = len(prune.items), sum(i.size for i in prune.items)
+    console.print(f"  {'total:':<28}{count:>5}  {human_bytes(size):>9}", markup=False)
+    if prune.kept:
+        console.print(f"kept though older than {prune.policy.runs_days} days:", markup=False)
+        for run_id, why in prune.kept.items():
+            console.print(f"  {run_id}: {why}", style="dim", markup=False)
+    for problem in prune.failed:
+        console.print(f"could not remove {problem}", style="yellow", markup=False)
