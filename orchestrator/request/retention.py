@@ -18,8 +18,9 @@ class RetentionPolicy(Section):
         30, ge=0, le=TEN_YEARS_DAYS, json_schema_extra={"unit": "days"},
         description="Days a run is kept: its folder (ansible-runner artifacts, run log, report) and its rows in "
                     "the run store. An older run is removed unless it is one of the keep_last_runs latest, the "
-                    "latest successful `aidevops run`, a run the next run compares its phases with, or still "
-                    "running. A month covers the review after an incident and a monthly maintenance cycle.")
+                    "latest successful `aidevops run`, the last deployment of a phase (`aidevops check` replays "
+                    "it), a run the next run compares its phases with, or still running. A month covers the "
+                    "review after an incident and a monthly maintenance cycle.")
     keep_last_runs: int = Field(
         10, ge=1, le=10_000,
         description="The latest runs kept whatever their age, so that an inventory left alone for months still "

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from orchestrator.outcome import RUNNING, SUCCEEDED
+from orchestrator.outcome import DEGRADED, KEPT, NOT_SELECTED, RUNNING, SUCCEEDED
 from orchestrator.store.queries import RunQueries, RunRecord
 
 KEPT_KNOWLEDGE = ("recoveries",)  # tables whose rows outlive their run, the run id cleared
@@ -62,8 +62,9 @@ class Retention(RunQueries):
     def runs_to_remove(self, older_than: datetime, keep_last: int, spare: Iterable[str] = ()) -> RunsToRemove:
         """The runs that ended (or started, if they never ended) before OLDER_THAN, less those kept: the
         KEEP_LAST latest, the latest successful deployment and the runs its kept phases were done in (so that
-        review and resume still work), the run each phase's last recorded host state belongs to (the next run
-        compares with it), runs still running, and SPARE (the run in progress)."""
+        review and resume still work), the run that last deployed each phase (`aidevops check` replays it), the
+        run each phase's last recorded host state belongs to (the next run compares with it), runs still
+        running, and SPARE (the run in progress)."""
         runs = [self._run(r) for r in self._exec("SELECT * FROM runs ORDER BY started_at DESC, rowid DESC")]
         keep: dict[str, str] = {}
         busy = set(spare)
@@ -82,12 +83,31 @@ class Retention(RunQueries):
                 if row["kept_from"]:
                     keep.setdefault(row["kept_from"], f"{row['phase']} of the latest successful deployment "
                                                       "was done in it")
+        for phase, run_id in self._last_deployed(runs).items():
+            keep.setdefault(run_id, f"the latest deployment of {phase}")
         for row in self._exec("SELECT phase, run_id FROM phase_states WHERE rowid IN"
                               " (SELECT MAX(rowid) FROM phase_states GROUP BY phase) ORDER BY phase"):
             keep.setdefault(row["run_id"], f"the next run compares {row['phase']} with it")
         old = [r for r in runs if (timestamp(r.ended_at or r.started_at) or older_than) < older_than]
         return RunsToRemove(remove=[r for r in reversed(old) if r.id not in keep],
                             kept={r.id: keep[r.id] for r in reversed(old) if r.id in keep}, busy=busy)
+
+    def _last_deployed(self, runs: list[RunRecord]) -> dict[str, str]:
+        """phase -> the run that last deployed it (as `aidevops check` finds it, run/drift.py): the newest
+        finished deployment that did not leave the phase out, if the phase was done there (or where it was kept
+        from). A phase deployed once by `run --only` keeps that run while later runs leave it out."""
+        finished = {r.id for r in runs if is_deployment(r.command) and r.status != RUNNING}
+        found: dict[str, str] = {}
+        seen: set[str] = set()
+        for row in self._exec("SELECT p.phase, p.run_id, p.status, p.kept_from FROM phases p JOIN runs r"
+                              " ON r.id = p.run_id WHERE p.status != ? ORDER BY r.started_at DESC, r.rowid DESC",
+                              (NOT_SELECTED,)):
+            if row["run_id"] not in finished or row["phase"] in seen:
+                continue
+            seen.add(row["phase"])
+            if row["status"] in (SUCCEEDED, DEGRADED, KEPT):
+                found[row["phase"]] = row["kept_from"] or row["run_id"]
+        return found
 
     def run_ids(self) -> set[str]:
         return {r["id"] for r in self._exec("SELECT id FROM runs")}

@@ -226,6 +226,17 @@ def test_the_runs_the_last_deployment_kept_phases_from_are_kept(store, state, in
     assert done.kept["d100"] == "base_server of the latest successful deployment was done in it"
 
 
+def test_the_run_that_last_deployed_a_phase_is_kept(store, state, inv, clock, history):
+    # d100 deployed dns; every later run left it out (run --only n8n): `aidevops check` replays d100 for dns.
+    clock(ago(100))
+    store.record_phase("d100", "dns", "succeeded")
+    for run_id in ("d90", "d80", "d50", "d45", "d5"):
+        store.record_phase(run_id, "dns", "not_selected", "left out by --only")
+    done = prune(store, state, policy_of(inv))
+    assert done.kept["d100"] == "the latest deployment of dns"
+    assert {"d80", "d70"}.isdisjoint(store.run_ids())
+
+
 def test_raw_answers_are_blanked_but_the_decisions_and_their_figures_stay(store, state, inv, clock, history):
     record_run(store, state, clock, "d1", ago(1))  # a recent run: its raw answer stays
     before = {run_id: store.decisions(run_id) for run_id in ("d90", "d60", "d5", "d1")}
