@@ -86,6 +86,7 @@ def prune(store: RunStore, state: StateDir, policy: RetentionPolicy, *, dry_run:
 
 def plan(store: RunStore, state: StateDir, policy: RetentionPolicy, *, spare: Iterable[str] = (),
          now: datetime | None = None) -> Prune:
+    """What POLICY removes now, each kind in turn; nothing is touched."""
     now = now or datetime.now(UTC)
     runs_before = now - timedelta(days=policy.runs_days)
     runs = store.runs_to_remove(runs_before, policy.keep_last_runs, spare)
@@ -98,33 +99,47 @@ def plan(store: RunStore, state: StateDir, policy: RetentionPolicy, *, spare: It
         removed_folders.add(record.id)
         result.run_ids.append(record.id)
 
-    known = store.run_ids() | runs.busy
-    for folder in sorted(state.runs.iterdir()) if state.runs.is_dir() else []:
-        if folder.name in known or folder.is_symlink() or not folder.is_dir():
-            continue
-        size, newest = _size_and_newest(folder)
-        if newest < runs_before.timestamp():  # a run's folder appears after its record: a new one is never here
-            result.items.append(Item(STRAY, _relative(state, folder), size, folder))
-            removed_folders.add(folder.name)
+    strays = _stray_folders(state, store.run_ids() | runs.busy, runs_before)
+    result.items += strays
+    removed_folders |= {i.path.name for i in strays if i.path}
 
     answers = store.raw_answers_to_blank(now - timedelta(days=policy.raw_answers_days),
-                                         skip=runs.busy | {r.id for r in runs.remove})
+                                         skip=runs.busy | set(result.run_ids))
     result.answers = answers
     result.items += [Item(ANSWERS, f"{a.run_id}#{a.seq} ({a.decision_type})", a.size) for a in answers]
 
     for entry in AnswerCache(state.ai_cache).written_before(now - timedelta(days=policy.ai_cache_days)):
         result.items.append(Item(CACHE, _relative(state, entry), _file_size(entry), entry))
 
-    revealed_before = (now - timedelta(hours=policy.revealed_hours)).timestamp()
+    result.items += _revealed(state, now - timedelta(hours=policy.revealed_hours), removed_folders)
+    return result
+
+
+def _stray_folders(state: StateDir, known: set[str], before: datetime) -> list[Item]:
+    """Run folders without a run in the store (a prune that could not remove one, a store replaced), untouched
+    since BEFORE. A run's folder appears after its record, so a run being started is never one."""
+    found = []
+    for folder in sorted(state.runs.iterdir()) if state.runs.is_dir() else []:
+        if folder.name in known or folder.is_symlink() or not folder.is_dir():
+            continue
+        size, newest = _size_and_newest(folder)
+        if newest < before.timestamp():
+            found.append(Item(STRAY, _relative(state, folder), size, folder))
+    return found
+
+
+def _revealed(state: StateDir, before: datetime, removed_folders: set[str]) -> list[Item]:
+    """Revealed reports written before BEFORE, but those going with their run's folder."""
+    found = []
     for path in state.revealed_files():
         if path.parent.parent.name in removed_folders:
-            continue  # goes with its run's folder
+            continue
         try:
-            if path.is_file() and path.stat().st_mtime < revealed_before:
-                result.items.append(Item(REVEALED, _relative(state, path), _file_size(path), path))
+            if path.is_file() and path.stat().st_mtime < before.timestamp():
+                found.append(Item(REVEALED, _relative(state, path), _file_size(path), path))
         except FileNotFoundError:
             continue
-    return result
+    return found
 
 
 def apply(store: RunStore, planned: Prune) -> Prune:
