@@ -311,6 +311,27 @@ def test_a_folder_left_without_its_run_goes_once_it_is_old(store, state, inv, hi
     assert not old.exists() and new.exists()
 
 
+def test_a_folder_that_cannot_be_removed_is_said_and_a_later_prune_removes_it(store, state, inv, history,
+                                                                              monkeypatch):
+    from orchestrator.run import retention
+
+    real_rmtree = retention.shutil.rmtree
+
+    def refuse_d80(path, *args, **kwargs):
+        if Path(path).name == "d80":
+            raise PermissionError(13, "Permission denied")
+        return real_rmtree(path, *args, **kwargs)
+    monkeypatch.setattr(retention.shutil, "rmtree", refuse_d80)
+    done = prune(store, state, policy_of(inv))
+    assert done.failed == ["d80 (run, failed): Permission denied"]
+    assert "d80" not in store.run_ids() and state.run_dir("d80").is_dir()  # its record went, its folder stayed
+
+    monkeypatch.setattr(retention.shutil, "rmtree", real_rmtree)
+    later = prune(store, state, policy_of(inv))
+    assert [(i.kind, i.name) for i in later.items if i.kind == STRAY] == [(STRAY, "runs/d80")]
+    assert not state.run_dir("d80").exists()
+
+
 def test_the_run_in_progress_is_spared(store, state, inv, clock, history):
     record_run(store, state, clock, "d200", ago(200), command="validate")  # old and not one of the last three
     done = prune(store, state, policy_of(inv), spare=["d200"])
