@@ -4,6 +4,7 @@
       aidevops.db            the run store (SQLite)
       run.lock               held (flock) by the one run of this inventory; its holder's run id, pid, host, start
       runs/<run id>/         one folder per recorded run: run.log.jsonl, a folder per phase, report/
+        report/              the report; report.revealed.* when credentials were revealed (kept for hours only)
       ai-cache/              valid AI answers, by prompt hash
       placement.json         `placement: auto`: where the planner put each service, kept for later runs
       sandbox/               the local sandbox's keys, certificates, CA roots and fixed ports
@@ -18,6 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 FOLDER = ".aidevops"
+REPORT = "report"
+# `aidevops report --reveal` writes the report with the credentials in clear under this stem (.html, .md);
+# retention deletes those files after the request's `retention.revealed_hours`.
+REVEALED_STEM = "report.revealed"
 
 
 def new_run_id() -> str:
@@ -47,6 +52,13 @@ class StateDir:
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id
+
+    def report_dir(self, run_id: str) -> Path:
+        return self.run_dir(run_id) / REPORT
+
+    def revealed_files(self) -> list[Path]:
+        """Every run's revealed report files (credentials in clear), wherever a run folder holds them."""
+        return sorted(self.runs.glob(f"*/{REPORT}/{REVEALED_STEM}.*"))
 
     @property
     def placement(self) -> Path:

@@ -111,4 +111,6 @@ def run(inventory, strategy, only, limit, check, plain, resume, full, ai, yes, w
     with progress, cancel_on_signals(deployment.cancel):
         outcome = deployment.run()
     print_outcome(outcome, request, the_plan)
+    if deployment.session.retention_note:  # what the request's retention policy removed at the end
+        print(deployment.session.retention_note)
     sys.exit(outcome.exit_code)

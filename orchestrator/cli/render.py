@@ -466,3 +466,25 @@ def print_metrics(inventories, priced: bool = False) -> None:
         console.print("[bold]Why decisions fell back[/] (count by kind, and the latest reason of each)")
         for name, a, kind, f in fell:
             console.print(f"  {name} {a.provider}/{a.model or '-'} {kind} x{f.count}: {f.last}", markup=False)
+
+
+def print_prune(prune, state_root) -> None:
+    """What `aidevops runs prune` removed (or, with --dry-run, would remove), by kind with counts and bytes,
+    each item named; then the old runs kept and why, and what could not be removed."""
+    from orchestrator.run.retention import human_bytes
+
+    verb = "Removed" if prune.applied else "Would remove (dry run: nothing removed)"
+    console.print(f"[bold]{verb}[/] from {state_root}", markup=True)
+    console.print(f"policy: {prune.policy.summary()}", style="dim", markup=False)
+    for kind, (count, size) in prune.totals().items():
+        console.print(f"  {kind + ':':<28}{count:>5}  {human_bytes(size):>9}", markup=False)
+        for item in (i for i in prune.items if i.kind == kind):
+            console.print(f"      {item.name}  {human_bytes(item.size)}", style="dim", markup=False)
+    count, size = len(prune.items), sum(i.size for i in prune.items)
+    console.print(f"  {'total:':<28}{count:>5}  {human_bytes(size):>9}", markup=False)
+    if prune.kept:
+        console.print(f"kept though older than {prune.policy.runs_days} days:", markup=False)
+        for run_id, why in prune.kept.items():
+            console.print(f"  {run_id}: {why}", style="dim", markup=False)
+    for problem in prune.failed:
+        console.print(f"could not remove {problem}", style="yellow", markup=False)

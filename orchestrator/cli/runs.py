@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
 from orchestrator.cli.common import inventory_option, open_store, resolve_inventory
-from orchestrator.errors import BadInput
+from orchestrator.errors import EXIT_FAILED, BadInput
 
 
 @click.group()
@@ -84,6 +85,31 @@ def _drift(store, record):
     return run_drift(store, record.id, redactor)
 
 
+@runs.command("prune")
+@inventory_option
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs_prune(inventory, dry_run, as_json):
+    """Apply the request's retention policy (`retention:`): remove old runs with their folders and records, blank
+    old raw AI answers, remove old AI cache entries and revealed reports. Never a running run."""
+    from orchestrator.cli.render import print_prune
+    from orchestrator.request import inventory_dir, load_request
+    from orchestrator.run.retention import prune
+    from orchestrator.state import StateDir
+
+    inv = inventory_dir(resolve_inventory(inventory))
+    policy = load_request(inv).retention  # a bad policy is one line naming the key and the file (exit 2)
+    store = open_store(inventory)
+    state = StateDir(inv)
+    done = prune(store, state, policy, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(done.as_dict(), indent=2))
+    else:
+        print_prune(done, state.root)
+    if done.failed:
+        sys.exit(EXIT_FAILED)
+
+
 @click.command()
 @click.argument("run_id", required=False)
 @inventory_option
@@ -139,7 +165,7 @@ def report(run_id, inventory, reveal, open_path_only):
     from orchestrator import vault
     from orchestrator.redact import Redactor
     from orchestrator.report import write_report
-    from orchestrator.request import inventory_dir
+    from orchestrator.request import inventory_dir, load_request
 
     store = open_store(inventory)
     run_id = run_id or store.latest_run_id()
@@ -156,6 +182,9 @@ def report(run_id, inventory, reveal, open_path_only):
         return
     click.echo(f"report:      {files.html}")
     click.echo(f"markdown:    {files.markdown}")
+    if reveal:  # clear text is kept for hours only (retention: see `aidevops runs prune`)
+        hours = load_request(inv).retention.revealed_hours
+        click.echo(f"clear text:  deleted by the first prune after {hours} hours (retention.revealed_hours)")
     if files.credentials:
         click.echo(f"credentials: {files.credentials} (ansible-vault, the inventory's vault password)")
 

@@ -15,7 +15,7 @@ from orchestrator import atomic, project
 from orchestrator.redact import Redactor
 from orchestrator.report.build import build
 from orchestrator.report.credentials import write_encrypted
-from orchestrator.state import StateDir
+from orchestrator.state import REVEALED_STEM, StateDir
 from orchestrator.store import RunStore
 
 # The source checkout's templates: used when the project home (AIDEVOPS_HOME) has none of its own, as when
@@ -62,8 +62,9 @@ def write_report(store: RunStore, run_id: str, inventory: Path, redactor: Redact
     data = build(store, run.id, inventory, redactor, reveal=reveal, report_dir=folder)
     logins_full, creds = data.pop("_logins_full"), data.pop("_credentials")
     env = environment()
-    # A revealed report gets its own names, so that the masked one stays the one safe to hand on.
-    stem = "report.revealed" if reveal else "report"
+    # A revealed report gets its own names, so that the masked one stays the one safe to hand on (and
+    # retention deletes it after `retention.revealed_hours`).
+    stem = REVEALED_STEM if reveal else "report"
     md, html = folder / f"{stem}.md", folder / f"{stem}.html"
     _write(md, env.get_template("report.md.j2").render(**data))
     _write(html, env.get_template("report.html.j2").render(**data))

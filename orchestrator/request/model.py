@@ -8,6 +8,7 @@ from typing import Any
 
 from orchestrator.request.execution_node import ExecutionNode
 from orchestrator.request.notifications import NotificationSettings
+from orchestrator.request.retention import RetentionPolicy
 from orchestrator.request.validation import ValidationSettings
 
 
@@ -46,6 +47,7 @@ class DeploymentRequest:
     ai: dict[str, Any] = field(default_factory=dict)  # the `ai:` section, checked by parse_ai
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # `--limit PATTERN`: the hosts it matched (the pattern as given, and the names); None: every host
     limit: tuple[str, tuple[str, ...]] | None = None
     placement: str = "groups"  # groups | auto (the request's `placement`)
@@ -74,6 +76,7 @@ class DeploymentRequest:
             "hostnames": dict(self.hostnames), "hosts": [h.name for h in self.hosts],
             "strategy": self.strategy, "max_parallel": self.max_parallel,
             "validation": self.validation.as_dict(), "notifications": self.notifications.model_dump(),
+            "retention": self.retention.as_dict(),
             **({"limit": list(self.limit[1])} if self.limit else {}),
             **({"placement_mode": self.placement} if self.placement != "groups" else {}),
             **({"per_host": {h: {"domain": r.domain, "admin_email": r.admin_email, "services": list(r.services),

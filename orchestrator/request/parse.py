@@ -22,6 +22,7 @@ from orchestrator.request.fields import excerpt
 from orchestrator.request.inventory import inventory_dir, load_hosts
 from orchestrator.request.model import DeploymentRequest, Host, HostRequest
 from orchestrator.request.notifications import NotificationSettings
+from orchestrator.request.retention import RetentionPolicy
 from orchestrator.request.role_vars import var_files
 from orchestrator.request.validation import ValidationSettings
 from orchestrator.state import StateDir
@@ -86,8 +87,8 @@ def parse_request(data: Any, inventory: Path, hosts: tuple[Host, ...], where: st
         max_parallel=options.max_parallel, options=options.model_dump(exclude_unset=True, exclude_none=True),
         ai=req.ai.model_dump(exclude_unset=True, exclude_none=True) if req.ai else {},
         validation=req.validation or ValidationSettings(),
-        notifications=req.notifications or NotificationSettings(), placement=req.placement, per_host=per_host,
-        base_services=base_services,
+        notifications=req.notifications or NotificationSettings(), retention=req.retention or RetentionPolicy(),
+        placement=req.placement, per_host=per_host, base_services=base_services,
     )
 
 

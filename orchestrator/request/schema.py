@@ -19,6 +19,7 @@ from orchestrator.errors import BadInput
 from orchestrator.request.ai import AISection
 from orchestrator.request.fields import Domain, Email, Section, ServiceName, excerpt
 from orchestrator.request.notifications import NotificationSettings
+from orchestrator.request.retention import RetentionPolicy
 from orchestrator.request.validation import ValidationSettings
 
 Strategy = Literal["sequential", "parallel", "hybrid", "adaptive"]
@@ -88,11 +89,16 @@ class Request(Section):
     notifications: NotificationSettings | None = Field(
         None, description="Which events are sent to the notification channels (Apprise URLs in the vault, "
                           "`aidevops_notify_urls`); without channels nothing is sent.")
+    retention: RetentionPolicy | None = Field(
+        None, description="How long the controller keeps run folders and their records, the AI's raw answers, "
+                          "the AI cache and revealed reports; applied by `aidevops runs prune` and at the end of "
+                          "every run.")
 
 
 SECTIONS: dict[str, type[Section]] = {"aidevops": Request, "aidevops.dns": Dns, "aidevops.options": Options,
                                       "aidevops.ai": AISection, "aidevops.validation": ValidationSettings,
-                                      "aidevops.notifications": NotificationSettings}
+                                      "aidevops.notifications": NotificationSettings,
+                                      "aidevops.retention": RetentionPolicy}
 
 
 def key_path(loc: tuple) -> str:

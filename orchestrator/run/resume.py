@@ -23,7 +23,7 @@ from orchestrator.store.queries import RunRecord
 
 # Keys of the request that change only how phases are scheduled, validated or notified, not what a role does
 # (and the inventory folder, which find_run checks itself).
-NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation", "notifications")
+NOT_ROLE_INPUT = ("inventory", "strategy", "max_parallel", "validation", "notifications", "retention")
 
 RERUN, KEEP, LEFT_OUT, UNAVAILABLE = "re-run", "kept", "left out", "not available"
 _DONE_FOR_DEPENDENTS = (SUCCEEDED, DEGRADED, KEPT, NOT_SELECTED)

@@ -5,6 +5,7 @@ the run, holds the run log, the redactor that knows the inventory's secrets, and
 the run travels on. The inventory's vault is read first: a wrong vault password is bad input, reported
 before anything is created. When the vault names notification channels, every started run has a Notifier on
 its bus (run/notify.py): its end and its alerts go out as the request's `notifications:` section says.
+Its end also applies the request's `retention:` policy (run/retention.py), sparing this run.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import notify, vault
+from orchestrator.outcome import CANCELLED
 from orchestrator.redact import Redactor
 from orchestrator.request.notifications import NotificationSettings
+from orchestrator.request.retention import RetentionPolicy
 from orchestrator.run import lock as run_lock
+from orchestrator.run import retention
 from orchestrator.run.bus import AgentMessage, Bus, Priority, Topic
 from orchestrator.run.log import RunLog
 from orchestrator.run.notify import Notifier
@@ -42,6 +46,8 @@ class RunSession:
         self.log: RunLog | None = None
         self._t0: float | None = None
         self.finished = False
+        self.retention: RetentionPolicy | None = None  # the request's, from start()
+        self.retention_note: str | None = None  # what the prune at the end did, when it did or failed anything
 
     def phase_dir(self, phase: str, attempt: int = 0) -> Path:
         """A phase's own folder in the run (ansible-runner's private data dir, or a controller-side agent's)."""
@@ -55,6 +61,7 @@ class RunSession:
         run_lock.note_run(self.inventory, self.run_id)
         self.log = RunLog(self.run_dir / LOG_FILE, self.run_id, self.redactor)
         self.bus.subscribe(RunRecorder(self.run_id, self.store, self.log))
+        self.retention = RetentionPolicy.model_validate(request.get("retention") or {})
         if self.channels:
             settings = NotificationSettings.model_validate(request.get("notifications") or {})
             self.notifier = Notifier(self.channels, settings, inventory=self.inventory, run_id=self.run_id,
@@ -80,6 +87,7 @@ class RunSession:
         notifications are given up to their timeout to go out before the log is closed."""
         duration = time.monotonic() - (self._t0 or time.monotonic())
         self.store.finish_run(self.run_id, status, exit_code, duration)
+        self._prune(status)
         self.bus.publish("orchestrator", Topic.RUN, "finished",
                          {"message": f"run {status}", "status": status, "exit_code": exit_code,
                           "duration": duration})
@@ -89,6 +97,27 @@ class RunSession:
             self.log.close()
         self.finished = True
         return duration
+
+    def _prune(self, status: str) -> None:
+        """The retention policy, sparing this run (and any running one), in the run log: what it removed, by
+        name. Its outcome is the run's whatever happens here: a failure is a warning. A cancelled run ends at
+        once."""
+        if self.retention is None or not self.retention.after_run or status == CANCELLED or self.log is None:
+            return
+        try:
+            done = retention.prune(self.store, self.state, self.retention, spare=[self.run_id])
+        except Exception as exc:  # noqa: BLE001 - housekeeping: whatever fails here, the run's outcome stands
+            self.retention_note = f"retention: the prune failed, the run's outcome stands: {exc!r}"
+            self.log.log("warning", "orchestrator", self.retention_note)
+            return
+        notes = []
+        if done.items:
+            notes.append(f"retention: removed {done.summary()}")
+            self.log.log("info", "orchestrator", notes[-1], **done.as_dict())
+        if done.failed:
+            notes.append(f"retention: could not remove {'; '.join(done.failed)}")
+            self.log.log("warning", "orchestrator", notes[-1])
+        self.retention_note = "\n".join(notes) or None
 
     def _subscriber_failed(self, handler, message: AgentMessage, exc: Exception) -> None:
         if self.log is not None and not self.log.closed:

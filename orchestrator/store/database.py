@@ -13,11 +13,14 @@ import os
 import socket
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.store.queries import RunQueries, _alive
+from orchestrator.store.queries import _alive
+from orchestrator.store.retention import Retention
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -195,8 +198,9 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class RunStore(RunQueries):
-    """Writing side here; the reading side is RunQueries (store/queries.py)."""
+class RunStore(Retention):
+    """Writing side here; the reading side is RunQueries (store/queries.py), what retention removes is
+    Retention (store/retention.py)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -224,6 +228,19 @@ class RunStore(RunQueries):
     def _exec(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Callable[..., list[sqlite3.Row]]]:
+        """Statements applied together or not at all: yields an exec for them, under the store's lock, in one
+        write transaction (BEGIN IMMEDIATE: other processes' writes wait for it, as for any statement)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield lambda sql, args=(): self._db.execute(sql, args).fetchall()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------------
 
