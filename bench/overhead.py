@@ -1,7 +1,8 @@
 """What `aidevops run` costs over bare ansible-playbook running the same playbooks, inventory, variables and settings.
 
-One sandbox host of its own, deployed once. Then, for each play, PAIRS pairs of runs, alternated (the first of a
-pair swaps each time, so that a drift of the machine's load favours neither side):
+One sandbox host of its own, the stack deployed once when the stack play is measured. Then, for each play, PAIRS
+pairs of runs, alternated (the first of a pair swaps each time, so that a drift of the machine's load favours
+neither side):
   - tiny: a play of four small tasks (a role `bench_tiny` added in a temporary project home, as a new agent would
     be), `aidevops run --only bench_tiny` against that phase's recorded command line run by ansible-playbook;
   - stack: the sandbox stack's host-side phases, `aidevops run --only <them> --strategy sequential` against their
@@ -135,9 +136,12 @@ def main() -> None:
         if not stack.given:
             print("sandbox up (one host, images preloaded) ...", flush=True)
             fresh_sandbox(stack)
-            print("deploying the sandbox stack once ...", flush=True)
-            print(f"deployed in {deploy(inv, work / 'deploy.log', what='the first deployment'):.0f}s", flush=True)
-        stack_phases = [c.phase for c in phase_commands(last_run(inv))]  # before the tiny play's runs
+        if "stack" in plays:
+            if not stack.given:  # the tiny play needs only the host
+                print("deploying the sandbox stack once ...", flush=True)
+                print(f"deployed in {deploy(inv, work / 'deploy.log', what='the first deployment'):.0f}s",
+                      flush=True)
+            stack_phases = [c.phase for c in phase_commands(last_run(inv))]  # before the tiny play's runs
         for play in plays:
             if play == "tiny":
                 home = tiny_home(work)
